@@ -1,0 +1,73 @@
+import os from 'node:os';
+
+/** Everything the demo service can be told, validated once with every default here. */
+export interface ClientConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly version: string;
+  readonly instance: string;
+  /** Delay added to every /api answer (a slow version). */
+  readonly latencyMs: number;
+  /** Share of /api answers that are 500 (a broken version), 0..1. */
+  readonly failRate: number;
+  /** /ping answers 503 until this long after start (a slow boot). */
+  readonly startupDelayMs: number;
+  /** After SIGTERM, keep serving at most this long while the balancer stops choosing us. */
+  readonly shutdownDrainMs: number;
+  /** ...but end the drain early once no request has arrived for this long. */
+  readonly shutdownQuietMs: number;
+  /** Hard limit for in-flight requests to finish after we stop accepting. */
+  readonly shutdownTimeoutMs: number;
+  /** Longer than the balancer's idle socket lifetime, so the balancer always closes first. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export class ClientConfigError extends Error {
+  readonly code = 'CLIENT_ERR_CONFIG';
+  constructor(readonly problems: string[]) {
+    super(`invalid client configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ClientConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the client's configuration from environment variables; throws one error listing every problem. */
+export function readClientConfig(env: Env = process.env, hostname: () => string = os.hostname): ClientConfig {
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}: expected an integer from ${min} to ${max}, got "${raw}"`);
+      return def;
+    }
+    return n;
+  };
+  const rate = (name: string): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return 0;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0 || n > 1) {
+      problems.push(`${name}: expected a number from 0 to 1, got "${raw}"`);
+      return 0;
+    }
+    return n;
+  };
+  const config: ClientConfig = {
+    port: int('PORT', 8081, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    version: env.APP_VERSION || 'v1',
+    instance: env.INSTANCE_NAME || hostname(),
+    latencyMs: int('LATENCY_MS', 0, 0, 600_000),
+    failRate: rate('FAIL_RATE'),
+    startupDelayMs: int('STARTUP_DELAY_MS', 0, 0, 3_600_000),
+    shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', 5000, 0, 60_000),
+    shutdownQuietMs: int('SHUTDOWN_QUIET_MS', 1000, 0, 60_000),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 3500, 0, 600_000),
+    keepAliveTimeoutMs: int('KEEP_ALIVE_TIMEOUT_MS', 15_000, 1000, 600_000),
+  };
+  if (problems.length > 0) throw new ClientConfigError(problems);
+  return Object.freeze(config);
+}

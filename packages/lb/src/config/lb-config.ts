@@ -1,0 +1,40 @@
+/** The balancer's configuration after validation: typed, complete, frozen. */
+export interface LbConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly upstreams: readonly UpstreamConfig[];
+  readonly healthCheck: {
+    readonly path: string;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    /** Consecutive failures that take an upstream out of rotation. */
+    readonly fall: number;
+    /** Consecutive successes that put it back. */
+    readonly rise: number;
+  };
+  readonly proxy: {
+    /** A new TCP connection to an upstream must open within this time, or the request goes elsewhere. */
+    readonly connectTimeoutMs: number;
+    /** No byte from the upstream for this long → 504. */
+    readonly upstreamTimeoutMs: number;
+    /** Idle keep-alive sockets to an upstream are closed after this; keep it below the service's keepAliveTimeout. */
+    readonly idleSocketMs: number;
+    /** Request bodies up to this size are buffered so a failed connection can be retried elsewhere. */
+    readonly retryBodyLimitBytes: number;
+  };
+}
+
+export interface UpstreamConfig {
+  readonly url: string;
+  readonly name: string;
+}
+
+/** Every default in one place. */
+export const DEFAULT_CONFIG: LbConfig = {
+  listen: { host: '0.0.0.0', port: 8080 },
+  upstreams: [
+    { url: 'http://127.0.0.1:8081', name: '127.0.0.1:8081' },
+    { url: 'http://127.0.0.1:8082', name: '127.0.0.1:8082' },
+  ],
+  healthCheck: { path: '/ping', intervalMs: 1000, timeoutMs: 500, fall: 3, rise: 1 },
+  proxy: { connectTimeoutMs: 1000, upstreamTimeoutMs: 30_000, idleSocketMs: 4000, retryBodyLimitBytes: 1024 * 1024 },
+};

@@ -1,0 +1,82 @@
+import { ConfigError } from './config-error';
+import { loadConfig, parseYaml } from './load-config';
+import { DEFAULT_CONFIG } from './lb-config';
+import { validateConfig } from './validate-config';
+
+function problemsOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe('LB_ERR_CONFIG');
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const fromYaml = (text: string) => validateConfig(parseYaml(text, 'test.yaml'), 'test.yaml');
+
+describe('config validation', () => {
+  it('fills every default from one place for an empty file', () => {
+    expect(fromYaml('')).toEqual(DEFAULT_CONFIG);
+    expect(DEFAULT_CONFIG.healthCheck).toMatchObject({ path: '/ping', intervalMs: 1000, fall: 3, rise: 1 });
+    expect(DEFAULT_CONFIG.upstreams.map((u) => u.url)).toEqual(['http://127.0.0.1:8081', 'http://127.0.0.1:8082']);
+  });
+
+  it('returns a frozen config', () => {
+    const c = fromYaml('upstreams: [http://a:1]');
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.healthCheck)).toBe(true);
+    expect(Object.isFrozen(c.upstreams[0])).toBe(true);
+  });
+
+  it('accepts upstreams as strings or mappings and normalizes them', () => {
+    const c = fromYaml('upstreams:\n  - http://client-1:8081/\n  - url: http://client-2:8082\n    name: two\n  - http://web\n');
+    expect(c.upstreams).toEqual([
+      { url: 'http://client-1:8081', name: 'client-1:8081' },
+      { url: 'http://client-2:8082', name: 'two' },
+      { url: 'http://web:80', name: 'web:80' },
+    ]);
+  });
+
+  it.each([
+    ['wrong type', 'listen:\n  port: "8080"', ['listen.port: expected an integer from 0 to 65535, got "8080"']],
+    ['port out of range', 'listen: { port: 70000 }', ['listen.port: expected an integer from 0 to 65535, got 70000']],
+    ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, upstreams, healthCheck, proxy)']],
+    ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, timeoutMs, fall, rise)']],
+    ['timeout not below interval', 'healthCheck: { intervalMs: 500, timeoutMs: 500 }', ['healthCheck.timeoutMs: must be less than healthCheck.intervalMs (500), got 500']],
+    ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream']],
+    ['upstreams not a list', 'upstreams: http://a:1', ['upstreams: expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")']],
+    ['malformed URL', 'upstreams: ["not a url"]', ['upstreams[0].url: "not a url" is not a valid URL (expected http://host:port)']],
+    ['https upstream', 'upstreams: ["https://a:1"]', ['upstreams[0].url: "https://a:1": only http:// upstreams are supported']],
+    ['URL with a path', 'upstreams: ["http://a:1/api"]', ['upstreams[0].url: "http://a:1/api": must be scheme, host and port only (no path, query or fragment)']],
+    ['missing url', 'upstreams: [{ name: x }]', ['upstreams[0].url: missing']],
+    ['duplicate upstream', 'upstreams: ["http://a:1", "http://a:1/"]', ['upstreams[1].url: duplicate of upstreams[0] (http://a:1)']],
+    ['health path without slash', 'healthCheck: { path: ping }', ['healthCheck.path: must start with "/", got "ping"']],
+    ['fall of zero', 'healthCheck: { fall: 0 }', ['healthCheck.fall: expected an integer from 1 to 100, got 0']],
+    ['section of the wrong shape', 'proxy: 5', ['proxy: expected a mapping']],
+  ])('rejects %s with a message naming the field', (_name, yaml, expected) => {
+    expect(problemsOf(() => fromYaml(yaml))).toEqual(expected);
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf(() => fromYaml('listen: { port: -1 }\nhealthCheck: { fall: x, rise: 0 }\nupstreams: ["ftp://a"]\nextra: 1'));
+    expect(problems).toHaveLength(5);
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['extra', 'healthCheck.fall', 'healthCheck.rise', 'listen.port', 'upstreams[0].url']);
+  });
+
+  it('reports broken YAML with its line', () => {
+    expect(problemsOf(() => fromYaml('listen:\n  port: [1, 2\n'))[0]).toMatch(/^YAML line \d+, column \d+: /);
+  });
+
+  it('reports a missing file by path', () => {
+    expect(problemsOf(() => loadConfig('/nonexistent/lb.yaml', {}))).toEqual(['/nonexistent/lb.yaml: file not found']);
+  });
+
+  it('applies environment overrides and validates them too', () => {
+    const c = loadConfig(undefined, { LB_PORT: '9000', LB_UPSTREAMS: 'http://x:1, http://y:2' });
+    expect(c.listen.port).toBe(9000);
+    expect(c.upstreams.map((u) => u.url)).toEqual(['http://x:1', 'http://y:2']);
+    expect(problemsOf(() => loadConfig(undefined, { LB_PORT: 'abc' }))).toEqual(['env LB_PORT: expected an integer, got "abc"']);
+  });
+});

@@ -1,0 +1,147 @@
+import { ConfigError } from './config-error';
+import { DEFAULT_CONFIG, type LbConfig, type UpstreamConfig } from './lb-config';
+import { parseUpstreamUrl } from './parse-upstream-url';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The keys each section accepts; anything else is reported as unknown (a typo would otherwise be ignored). */
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': ['listen', 'upstreams', 'healthCheck', 'proxy'],
+  listen: ['host', 'port'],
+  healthCheck: ['path', 'intervalMs', 'timeoutMs', 'fall', 'rise'],
+  proxy: ['connectTimeoutMs', 'upstreamTimeoutMs', 'idleSocketMs', 'retryBodyLimitBytes'],
+  upstream: ['url', 'name'],
+};
+
+/**
+ * Validates a parsed configuration document against the one schema, filling in defaults.
+ * Collects every problem (with its path) before failing, so a user fixes a file in one pass.
+ */
+export function validateConfig(raw: unknown, source: string): LbConfig {
+  const problems: string[] = [];
+  const doc: Obj = raw === null || raw === undefined ? {} : isObj(raw) ? raw : (problems.push('(root): expected a mapping'), {});
+
+  const section = (key: keyof LbConfig): Obj => {
+    const v = doc[key];
+    if (v === undefined || v === null) return {};
+    if (!isObj(v)) {
+      problems.push(`${key}: expected a mapping`);
+      return {};
+    }
+    unknownKeys(v, key, KNOWN_KEYS[key], problems);
+    return v;
+  };
+  unknownKeys(doc, '', KNOWN_KEYS[''], problems);
+
+  const int = (obj: Obj, path: string, key: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = obj[key];
+    if (v === undefined) return def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`${path}.${key}: expected an integer from ${min} to ${max}, got ${show(v)}`);
+      return def;
+    }
+    return v;
+  };
+  const str = (obj: Obj, path: string, key: string, def: string, check?: (s: string) => string | undefined): string => {
+    const v = obj[key];
+    if (v === undefined) return def;
+    if (typeof v !== 'string' || v === '') {
+      problems.push(`${path}.${key}: expected a non-empty string, got ${show(v)}`);
+      return def;
+    }
+    const problem = check?.(v);
+    if (problem) problems.push(`${path}.${key}: ${problem}`);
+    return v;
+  };
+
+  const d = DEFAULT_CONFIG;
+  const listen = section('listen');
+  const hc = section('healthCheck');
+  const px = section('proxy');
+  const config: LbConfig = {
+    listen: { host: str(listen, 'listen', 'host', d.listen.host), port: int(listen, 'listen', 'port', d.listen.port, 0, 65535) },
+    upstreams: upstreams(doc.upstreams, problems) ?? d.upstreams,
+    healthCheck: {
+      path: str(hc, 'healthCheck', 'path', d.healthCheck.path, (s) => (s.startsWith('/') ? undefined : `must start with "/", got "${s}"`)),
+      intervalMs: int(hc, 'healthCheck', 'intervalMs', d.healthCheck.intervalMs, 10, 3_600_000),
+      timeoutMs: int(hc, 'healthCheck', 'timeoutMs', d.healthCheck.timeoutMs, 1, 3_600_000),
+      fall: int(hc, 'healthCheck', 'fall', d.healthCheck.fall, 1, 100),
+      rise: int(hc, 'healthCheck', 'rise', d.healthCheck.rise, 1, 100),
+    },
+    proxy: {
+      connectTimeoutMs: int(px, 'proxy', 'connectTimeoutMs', d.proxy.connectTimeoutMs, 1, 600_000),
+      upstreamTimeoutMs: int(px, 'proxy', 'upstreamTimeoutMs', d.proxy.upstreamTimeoutMs, 1, 3_600_000),
+      idleSocketMs: int(px, 'proxy', 'idleSocketMs', d.proxy.idleSocketMs, 100, 3_600_000),
+      retryBodyLimitBytes: int(px, 'proxy', 'retryBodyLimitBytes', d.proxy.retryBodyLimitBytes, 0, 1024 ** 3),
+    },
+  };
+  // A check that outlives its interval would overlap the next one.
+  if (config.healthCheck.timeoutMs >= config.healthCheck.intervalMs) {
+    problems.push(
+      `healthCheck.timeoutMs: must be less than healthCheck.intervalMs (${config.healthCheck.intervalMs}), got ${config.healthCheck.timeoutMs}`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze(config);
+}
+
+function upstreams(raw: unknown, problems: string[]): UpstreamConfig[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.push('upstreams: expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")');
+    return undefined;
+  }
+  if (raw.length === 0) problems.push('upstreams: expected at least one upstream');
+  const seen = new Map<string, number>();
+  const result: UpstreamConfig[] = [];
+  raw.forEach((entry, i) => {
+    const path = `upstreams[${i}]`;
+    // Both "- http://x:1" and "- url: http://x:1" are accepted.
+    const obj: Obj = typeof entry === 'string' ? { url: entry } : isObj(entry) ? entry : {};
+    if (!isObj(entry) && typeof entry !== 'string') {
+      problems.push(`${path}: expected a URL string or a mapping with "url"`);
+      return;
+    }
+    unknownKeys(obj, path, KNOWN_KEYS.upstream, problems);
+    const parsed = parseUpstreamUrl(obj.url);
+    if ('problem' in parsed) {
+      problems.push(`${path}.url: ${obj.url === undefined ? 'missing' : parsed.problem}`);
+      return;
+    }
+    if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name === '')) {
+      problems.push(`${path}.name: expected a non-empty string, got ${show(obj.name)}`);
+    }
+    const name = typeof obj.name === 'string' && obj.name !== '' ? obj.name : parsed.name;
+    const dup = seen.get(parsed.url) ?? seen.get(`name:${name}`);
+    if (dup !== undefined) {
+      problems.push(`${path}.url: duplicate of upstreams[${dup}] (${parsed.url})`);
+      return;
+    }
+    seen.set(parsed.url, i);
+    seen.set(`name:${name}`, i);
+    result.push({ url: parsed.url, name });
+  });
+  return result;
+}
+
+function unknownKeys(obj: Obj, path: string, known: readonly string[] | undefined, problems: string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!known?.includes(key)) {
+      const where = path ? `${path}.${key}` : key;
+      problems.push(`${where}: unknown key (expected one of: ${known?.join(', ')})`);
+    }
+  }
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

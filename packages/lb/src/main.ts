@@ -1,0 +1,58 @@
+import { ConfigError } from './config/config-error';
+import { loadConfig } from './config/load-config';
+import { LoadBalancer } from './lb-server';
+import { createLogger, type LogLevel } from './logger';
+
+const USAGE = 'usage: lb [--config <file.yaml>]   (or env LB_CONFIG; LB_HOST, LB_PORT, LB_UPSTREAMS override)';
+
+function parseArgs(argv: string[]): { config?: string } {
+  const out: { config?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--config' || a === '-c') {
+      const v = argv[++i];
+      if (!v) fail(`--config needs a file path\n${USAGE}`);
+      out.config = v;
+    } else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    } else fail(`unknown argument "${a}"\n${USAGE}`);
+  }
+  return out;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`lb: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = createLogger((process.env.LOG_LEVEL as LogLevel) || 'info');
+  let config;
+  try {
+    config = loadConfig(args.config ?? process.env.LB_CONFIG);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const lb = new LoadBalancer(config, { log });
+  try {
+    await lb.start();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    fail(`cannot listen on ${config.listen.host}:${config.listen.port}: ${e.code ?? e.message}`);
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info('signal received, shutting down', { signal });
+    lb.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+main().catch((err) => {
+  process.stderr.write(`lb: unexpected failure: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

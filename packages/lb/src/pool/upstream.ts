@@ -1,0 +1,138 @@
+import http from 'node:http';
+import type { UpstreamConfig } from '../config/lb-config';
+
+/** What health checks say. */
+export type Health = 'healthy' | 'unhealthy';
+/** What an operator (or the deployer) says; only 'active' upstreams receive traffic. */
+export type AdminState = 'active' | 'draining' | 'disabled';
+/** The state shown to people: the admin state wins over health. */
+export type UpstreamState = Health | Exclude<AdminState, 'active'>;
+
+/** Why a check or request failed; `unreachable` means no HTTP answer at all (the host may be gone). */
+export interface CheckResult {
+  ok: boolean;
+  reason: string;
+  unreachable?: boolean;
+}
+
+export interface Transition {
+  upstream: string;
+  from: UpstreamState;
+  to: UpstreamState;
+  reason: string;
+}
+
+/** A request waiting for an upstream's response headers; can be aborted when the upstream is declared dead. */
+export interface PendingRequest {
+  abortAsDead(): void;
+}
+
+/**
+ * One upstream and its state machine: fall consecutive failures → unhealthy, rise consecutive
+ * successes → healthy. It starts unhealthy ("pending") so nothing is sent before a first good ping.
+ */
+export class Upstream {
+  readonly url: string;
+  readonly name: string;
+  readonly target: URL;
+  /** Each upstream has its own keep-alive pool, so one that dies can have its sockets evicted alone. */
+  readonly agent: http.Agent;
+  health: Health = 'unhealthy';
+  admin: AdminState = 'active';
+  inFlight = 0;
+  requests = 0;
+  failures = 0;
+  retries = 0;
+  lastCheck: CheckResult = { ok: false, reason: 'pending' };
+  private failStreak = 0;
+  private riseStreak = 0;
+  readonly pending = new Set<PendingRequest>();
+
+  constructor(
+    config: UpstreamConfig,
+    private readonly thresholds: { fall: number; rise: number },
+    agentOptions: http.AgentOptions,
+    private readonly onTransition: (t: Transition) => void,
+  ) {
+    this.url = config.url;
+    this.name = config.name;
+    this.target = new URL(config.url);
+    this.agent = new http.Agent({ keepAlive: true, ...agentOptions });
+  }
+
+  get state(): UpstreamState {
+    return this.admin === 'active' ? this.health : this.admin;
+  }
+
+  get inRotation(): boolean {
+    return this.admin === 'active' && this.health === 'healthy';
+  }
+
+  /** A health check's outcome. */
+  reportCheck(result: CheckResult): void {
+    this.lastCheck = result;
+    if (result.ok) this.success(result.reason);
+    else this.failure(result);
+  }
+
+  /** A request that could not reach this upstream (connection refused, reset, timed out). */
+  reportPassiveFailure(result: CheckResult): void {
+    this.failures++;
+    this.failure(result);
+  }
+
+  setAdmin(admin: AdminState, reason: string): void {
+    this.change(() => (this.admin = admin), reason);
+  }
+
+  private success(reason: string): void {
+    this.failStreak = 0;
+    this.riseStreak++;
+    if (this.health === 'unhealthy' && this.riseStreak >= this.thresholds.rise) {
+      this.change(() => (this.health = 'healthy'), reason);
+    }
+  }
+
+  private failure(result: CheckResult): void {
+    this.riseStreak = 0;
+    this.failStreak++;
+    if (this.health === 'healthy' && this.failStreak >= this.thresholds.fall) {
+      this.change(() => (this.health = 'unhealthy'), `${result.reason} (${this.failStreak} in a row)`);
+    }
+    // A host that does not answer at all may be gone without a word (no RST): requests waiting on it
+    // would hang, so give them back to the proxy, which retries the idempotent ones elsewhere.
+    if (this.health === 'unhealthy' && result.unreachable) this.evict();
+  }
+
+  private evict(): void {
+    for (const sockets of Object.values(this.agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+    for (const p of [...this.pending]) p.abortAsDead();
+  }
+
+  private change(apply: () => void, reason: string): void {
+    const from = this.state;
+    apply();
+    const to = this.state;
+    if (from !== to) this.onTransition({ upstream: this.name, from, to, reason });
+  }
+
+  /** Closes every pooled socket; for shutdown. */
+  destroy(): void {
+    this.agent.destroy();
+  }
+
+  snapshot() {
+    return {
+      name: this.name,
+      url: this.url,
+      state: this.state,
+      health: this.health,
+      admin: this.admin,
+      inFlight: this.inFlight,
+      requests: this.requests,
+      failures: this.failures,
+      retries: this.retries,
+      lastCheck: this.lastCheck.reason,
+    };
+  }
+}

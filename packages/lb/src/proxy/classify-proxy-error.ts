@@ -1,0 +1,25 @@
+/** How a proxied request failed, and what the client is told. */
+export interface ProxyFailure {
+  /** unreachable: the connection never opened, so the request never reached the application. */
+  kind: 'unreachable' | 'reset' | 'timeout' | 'dead';
+  status: 502 | 504;
+  code: string;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** The one place that maps proxy failures to statuses and stable codes. */
+export function classifyProxyError(
+  err: NodeJS.ErrnoException,
+  flags: { connectTimedOut: boolean; timedOut: boolean; abortedAsDead: boolean },
+): ProxyFailure {
+  if (flags.connectTimedOut) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_CONNECT_TIMEOUT' };
+  if (flags.abortedAsDead) return { kind: 'dead', status: 502, code: 'LB_UPSTREAM_DOWN' };
+  if (flags.timedOut) return { kind: 'timeout', status: 504, code: 'LB_UPSTREAM_TIMEOUT' };
+  if (err.code && UNREACHABLE.has(err.code)) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_UNREACHABLE' };
+  return { kind: 'reset', status: 502, code: 'LB_UPSTREAM_RESET' };
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export const isIdempotent = (method: string | undefined): boolean => IDEMPOTENT.has(method ?? 'GET');

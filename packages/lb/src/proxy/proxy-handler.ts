@@ -1,0 +1,193 @@
+import type http from 'node:http';
+import httpProxy from 'http-proxy';
+import type { LbConfig } from '../config/lb-config';
+import type { Logger } from '../logger';
+import type { PendingRequest, Upstream } from '../pool/upstream';
+import type { UpstreamPool } from '../pool/upstream-pool';
+import { classifyProxyError, isIdempotent, type ProxyFailure } from './classify-proxy-error';
+import { readRequestBody, type RequestBody } from './request-body';
+
+const kCtx = Symbol('zdl.ctx');
+type Req = http.IncomingMessage & { [kCtx]?: ProxyRequest };
+
+/** One client request across its attempts (at most one per upstream). */
+class ProxyRequest implements PendingRequest {
+  upstream?: Upstream;
+  readonly tried = new Set<Upstream>();
+  proxyReq?: http.ClientRequest;
+  body?: RequestBody;
+  gotResponse = false;
+  timedOut = false;
+  connectTimedOut = false;
+  abortedAsDead = false;
+  lastFailure?: ProxyFailure;
+  /** Numbers attempts, so a late error from an earlier attempt's listeners is ignored. */
+  attempt = 0;
+
+  constructor(
+    readonly req: Req,
+    readonly res: http.ServerResponse,
+  ) {}
+
+  abortAsDead(): void {
+    this.abortedAsDead = true;
+    this.proxyReq?.destroy();
+  }
+
+  resetAttempt(): void {
+    this.proxyReq = undefined;
+    this.timedOut = this.connectTimedOut = this.abortedAsDead = false;
+  }
+}
+
+/**
+ * The request path: choose an upstream, proxy with http-proxy over its keep-alive agent, and when the
+ * connection fails before any response byte, try the next upstream (each at most once) if that is
+ * safe: always when the connection never opened, for idempotent methods when it was reset or the
+ * upstream was declared dead. Every error is answered; none can crash the process.
+ */
+export class ProxyHandler {
+  private readonly proxy: httpProxy;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly options: LbConfig['proxy'],
+    private readonly log: Logger,
+  ) {
+    this.proxy = httpProxy.createProxyServer({ ws: false, xfwd: false, changeOrigin: false });
+    this.proxy.on('proxyReq', (proxyReq, req) => this.onProxyReq(proxyReq, req as Req));
+    this.proxy.on('proxyRes', (proxyRes, req, res) => this.onProxyRes(proxyRes, req as Req, res));
+    // The client went away while we waited for the upstream: nobody to answer (nginx calls it 499).
+    this.proxy.on('econnreset', (_err, req) => this.log.debug('client closed the request', { status: 499, url: req.url }));
+    // With a callback on every web() call this should never fire, but an unhandled 'error' would kill the process.
+    this.proxy.on('error', (err) => this.log.error('proxy error without handler', { error: err.message }));
+  }
+
+  readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const ctx = new ProxyRequest(req as Req, res);
+    (req as Req)[kCtx] = ctx;
+    res.once('close', () => this.release(ctx));
+    addForwardedHeaders(req);
+    if (this.options.retryBodyLimitBytes === 0) {
+      this.dispatch(ctx);
+      return;
+    }
+    readRequestBody(req, this.options.retryBodyLimitBytes).then(
+      (body) => {
+        ctx.body = body;
+        this.dispatch(ctx);
+      },
+      () => res.destroy(),
+    );
+  };
+
+  private dispatch(ctx: ProxyRequest): void {
+    const upstream = this.pool.acquire(ctx.tried);
+    if (!upstream) {
+      if (ctx.lastFailure) return this.fail(ctx, ctx.lastFailure.status, ctx.lastFailure.code, 'every upstream tried failed');
+      return this.fail(ctx, 503, 'LB_NO_UPSTREAM', 'no healthy upstream in rotation');
+    }
+    ctx.upstream = upstream;
+    ctx.tried.add(upstream);
+    upstream.pending.add(ctx);
+    const buffer = ctx.body?.stream();
+    if (ctx.body && !buffer) return this.fail(ctx, 502, 'LB_UPSTREAM_RESET', 'request body could not be replayed');
+    const attempt = ++ctx.attempt;
+    this.proxy.web(ctx.req, ctx.res, { target: upstream.target, agent: upstream.agent, buffer }, (err) => {
+      if (attempt === ctx.attempt) this.onError(ctx, err as NodeJS.ErrnoException);
+    });
+  }
+
+  private onProxyReq(proxyReq: http.ClientRequest, req: Req): void {
+    const ctx = req[kCtx];
+    if (!ctx) return;
+    ctx.proxyReq = proxyReq;
+    if (ctx.abortedAsDead) {
+      proxyReq.destroy();
+      return;
+    }
+    proxyReq.setTimeout(this.options.upstreamTimeoutMs, () => {
+      ctx.timedOut = true;
+      proxyReq.destroy();
+    });
+    const socket = proxyReq.socket;
+    // Only new connections can hang in connect (a host gone without RST); pooled ones are open.
+    if (socket?.connecting) {
+      const timer = setTimeout(() => {
+        ctx.connectTimedOut = true;
+        proxyReq.destroy();
+      }, this.options.connectTimeoutMs);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    }
+  }
+
+  private onProxyRes(proxyRes: http.IncomingMessage, req: Req, res: http.ServerResponse): void {
+    const ctx = req[kCtx];
+    if (!ctx?.upstream) return;
+    ctx.gotResponse = true;
+    ctx.upstream.pending.delete(ctx);
+    proxyRes.headers['x-upstream'] = ctx.upstream.name;
+    // Hop-by-hop: the upstream's idle timeout is not ours to announce to the client.
+    delete proxyRes.headers['keep-alive'];
+    // An upstream that dies mid-body must not leave the client waiting forever.
+    proxyRes.once('aborted', () => res.destroy());
+  }
+
+  private onError(ctx: ProxyRequest, err: NodeJS.ErrnoException): void {
+    const upstream = ctx.upstream!;
+    upstream.pending.delete(ctx);
+    const failure = classifyProxyError(err, ctx);
+    ctx.lastFailure = failure;
+    const reused = ctx.proxyReq?.reusedSocket === true;
+    if (failure.kind !== 'dead' && failure.kind !== 'timeout') {
+      upstream.reportPassiveFailure({ ok: false, reason: `request failed: ${err.code ?? err.message}`, unreachable: failure.kind === 'unreachable' });
+    }
+    if (ctx.res.headersSent || ctx.gotResponse) {
+      this.log.warn('upstream failed mid-response', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message });
+      ctx.res.destroy();
+      return;
+    }
+    const idempotent = isIdempotent(ctx.req.method);
+    const safe = failure.kind === 'unreachable' || ((failure.kind === 'reset' || failure.kind === 'dead') && idempotent);
+    if (safe && (ctx.body === undefined || ctx.body.replayable)) {
+      this.log.info('retrying on next upstream', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
+      upstream.retries++;
+      this.release(ctx);
+      ctx.resetAttempt();
+      this.dispatch(ctx);
+      return;
+    }
+    this.log.warn('proxy error', { upstream: upstream.name, status: failure.status, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
+    this.fail(ctx, failure.status, failure.code, `upstream ${upstream.name} failed: ${err.code ?? err.message}`);
+  }
+
+  private release(ctx: ProxyRequest): void {
+    const u = ctx.upstream;
+    if (!u) return;
+    ctx.upstream = undefined;
+    u.pending.delete(ctx);
+    this.pool.release(u);
+  }
+
+  private fail(ctx: ProxyRequest, status: number, code: string, message: string): void {
+    const { res } = ctx;
+    if (res.headersSent || res.destroyed) return;
+    const body = JSON.stringify({ error: message, code });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...(status === 503 ? { 'retry-after': '1' } : {}) });
+    res.end(body);
+  }
+
+  close(): void {
+    this.proxy.close();
+  }
+}
+
+/** X-Forwarded-For/-Proto/-Host, added once (http-proxy's xfwd would append again on every retry). */
+function addForwardedHeaders(req: http.IncomingMessage): void {
+  const h = req.headers;
+  const addr = req.socket.remoteAddress ?? '';
+  h['x-forwarded-for'] = h['x-forwarded-for'] ? `${h['x-forwarded-for']}, ${addr}` : addr;
+  h['x-forwarded-proto'] ??= 'http';
+  h['x-forwarded-host'] ??= h.host ?? '';
+}
