@@ -23,7 +23,7 @@ export interface GracefulServerOptions {
  */
 export class GracefulServer implements Lifecycle {
   private server?: http.Server;
-  private inFlight = 0;
+  private readonly active = new Set<http.ServerResponse>();
   private lastRequestAt = 0;
   private stopping?: Promise<void>;
   private _shuttingDown = false;
@@ -49,8 +49,8 @@ export class GracefulServer implements Lifecycle {
 
   async start(handler: http.RequestListener): Promise<void> {
     const server = http.createServer((req, res) => {
-      this.inFlight++;
-      res.once('close', () => this.inFlight--);
+      this.active.add(res);
+      res.once('close', () => this.active.delete(res));
       // Tell the balancer not to reuse this socket once we are going away.
       if (this.server && !this.server.listening) res.setHeader('connection', 'close');
       handler(req, res);
@@ -83,11 +83,13 @@ export class GracefulServer implements Lifecycle {
     while (this.now() - begin < this.options.shutdownDrainMs && this.now() - this.lastRequestAt < this.options.shutdownQuietMs) {
       await sleep(50);
     }
-    this.log('shutdown: closing', { inFlight: this.inFlight, afterMs: this.now() - begin });
+    this.log('shutdown: closing', { inFlight: this.active.size, afterMs: this.now() - begin });
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Requests already in flight finish, but their sockets must not be reused afterwards.
+    for (const res of this.active) if (!res.headersSent) res.setHeader('connection', 'close');
     server.closeIdleConnections();
     const timer = setTimeout(() => {
-      this.log('shutdown: timeout, closing remaining connections', { inFlight: this.inFlight });
+      this.log('shutdown: timeout, closing remaining connections', { inFlight: this.active.size });
       server.closeAllConnections();
     }, this.options.shutdownTimeoutMs);
     // close() waits for active sockets; idle ones left after a response are closed as they go idle.

@@ -11,9 +11,10 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNR
 /** The one place that maps proxy failures to statuses and stable codes. */
 export function classifyProxyError(
   err: NodeJS.ErrnoException,
-  flags: { connectTimedOut: boolean; timedOut: boolean; abortedAsDead: boolean },
+  flags: { connectTimedOut: boolean; timedOut: boolean; abortedAsDead: boolean; abortedBeforeConnect: boolean },
 ): ProxyFailure {
   if (flags.connectTimedOut) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_CONNECT_TIMEOUT' };
+  if (flags.abortedBeforeConnect) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_DOWN' };
   if (flags.abortedAsDead) return { kind: 'dead', status: 502, code: 'LB_UPSTREAM_DOWN' };
   if (flags.timedOut) return { kind: 'timeout', status: 504, code: 'LB_UPSTREAM_TIMEOUT' };
   if (err.code && UNREACHABLE.has(err.code)) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_UNREACHABLE' };

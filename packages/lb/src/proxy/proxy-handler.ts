@@ -29,14 +29,25 @@ class ProxyRequest implements PendingRequest {
     readonly res: http.ServerResponse,
   ) {}
 
+  /** True when the request never left this machine: safe to send elsewhere whatever its method. */
+  abortedBeforeConnect = false;
+
+  /**
+   * The upstream was declared unreachable while we waited for it. A request that never connected,
+   * or an idempotent one, is aborted (and retried elsewhere); a POST already sent is left to finish
+   * or time out, since the host may only be slow and the request may have had effects.
+   */
   abortAsDead(): void {
+    const neverConnected = !this.proxyReq || this.proxyReq.socket?.connecting === true;
+    if (!neverConnected && !isIdempotent(this.req.method)) return;
     this.abortedAsDead = true;
+    this.abortedBeforeConnect = neverConnected;
     this.proxyReq?.destroy();
   }
 
   resetAttempt(): void {
     this.proxyReq = undefined;
-    this.timedOut = this.connectTimedOut = this.abortedAsDead = false;
+    this.timedOut = this.connectTimedOut = this.abortedAsDead = this.abortedBeforeConnect = false;
   }
 }
 

@@ -1,0 +1,136 @@
+import http from 'node:http';
+import { validateConfig } from './config/validate-config';
+import { LoadBalancer } from './lb-server';
+import { createLogger, silentLogger } from './logger';
+import { request, sleep, TestUpstream, waitFor } from './test-support/test-upstream';
+
+const INTERVAL = 100;
+
+async function setup(names = ['a', 'b']) {
+  const ups = await Promise.all(names.map((n) => new TestUpstream(n).start()));
+  const config = validateConfig(
+    {
+      listen: { host: '127.0.0.1', port: 0 },
+      upstreams: ups.map((u) => ({ url: u.url, name: u.name })),
+      healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+    },
+    'test',
+  );
+  const lb = new LoadBalancer(config, { log: process.env.DEBUG_LB ? createLogger('debug') : silentLogger });
+  await lb.start();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
+  await waitFor(() => lb.pool.inRotation.length === ups.length, 2000, 'all upstreams in rotation');
+  return { ups, lb, agent };
+}
+
+const instanceOf = (r: { body: string }) => (JSON.parse(r.body) as { instance: string }).instance;
+
+describe('LoadBalancer on real loopback sockets', () => {
+  let env: Awaited<ReturnType<typeof setup>> | undefined;
+  afterEach(async () => {
+    if (!env) return;
+    env.agent.destroy();
+    await env.lb.stop();
+    await Promise.all(env.ups.map((u) => u.kill()));
+    env = undefined;
+  });
+
+  it('alternates requests between the upstreams and names the one that answered', async () => {
+    env = await setup();
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await request(env.lb.port, env.agent));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const names = answers.map(instanceOf);
+    expect(new Set([names[0], names[1]])).toEqual(new Set(['a', 'b']));
+    for (let i = 2; i < 6; i++) expect(names[i]).toBe(names[i - 2]);
+    expect(answers.map((r) => r.headers['x-upstream'])).toEqual(names.map((n) => env!.ups.find((u) => u.name === n)!.name));
+    expect(JSON.parse(answers[0].body).xff).toBe('127.0.0.1');
+  });
+
+  it('proxies POST bodies intact', async () => {
+    env = await setup();
+    const r = await request(env.lb.port, env.agent, { method: 'POST', body: '{"hello":"world"}' });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ method: 'POST', body: '{"hello":"world"}' });
+  });
+
+  it('answers 503 at once with a JSON reason when no upstream is in rotation', async () => {
+    env = await setup(['a']);
+    await env.ups[0].kill();
+    await waitFor(() => env!.lb.pool.inRotation.length === 0, 2000, 'upstream to leave rotation');
+    const started = Date.now();
+    const r = await request(env.lb.port, env.agent);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toEqual({ error: 'no healthy upstream in rotation', code: 'LB_NO_UPSTREAM' });
+  });
+
+  it('loses no request when an upstream dies: failover until 3 failed pings take it out, then back after it returns', async () => {
+    env = await setup();
+    const { lb, agent, ups } = env;
+    const [a] = ups;
+    let stop = false;
+    const results: { status: number; instance?: string; error?: string }[] = [];
+    // Steady concurrent GETs over keep-alive connections. (An abrupt kill can cut a POST the upstream
+    // was already processing; no proxy can retry that safely. Graceful stops are tested with POSTs.)
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const r = await request(lb.port, agent);
+          results.push({ status: r.status, instance: r.status === 200 ? instanceOf(r) : undefined });
+        } catch (err) {
+          results.push({ status: 0, error: String(err) });
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, () => worker());
+    await sleep(200);
+    const killedAt = Date.now();
+    await a.kill();
+    const outAfter = await waitFor(() => lb.pool.get(a.name)!.state === 'unhealthy', 3000, 'a to leave rotation');
+    await sleep(300);
+    const countAtRestart = results.length;
+    await a.start();
+    const backAfter = await waitFor(() => lb.pool.get(a.name)!.inRotation, 3000, 'a to come back');
+    await sleep(300);
+    stop = true;
+    await Promise.all(workers);
+
+    const failed = results.filter((r) => r.status !== 200);
+    expect(failed).toEqual([]);
+    expect(results.length).toBeGreaterThan(100);
+    // Within 3 ping intervals (+ one in flight); passive failures may take it out sooner.
+    expect(outAfter).toBeLessThanOrEqual(4 * INTERVAL + 100);
+    expect(backAfter).toBeLessThanOrEqual(INTERVAL + 100);
+    expect(Date.now() - killedAt).toBeGreaterThan(0);
+    const afterRestart = results.slice(countAtRestart).map((r) => r.instance);
+    expect(afterRestart).toContain('a');
+  });
+
+  it('retries a GET whose pooled connection is dead on another upstream', async () => {
+    env = await setup();
+    const { lb, agent, ups } = env;
+    // Warm pooled sockets to both, then kill one between checks: its sockets are now dead.
+    for (let i = 0; i < 4; i++) await request(lb.port, agent);
+    await ups[0].kill();
+    const results = await Promise.all(Array.from({ length: 10 }, () => request(lb.port, agent)));
+    expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(results.map(instanceOf)).toEqual(Array(10).fill('b'));
+  });
+
+  it('answers 504 when the upstream does not answer in time', async () => {
+    const ups = [await new TestUpstream('slow').start()];
+    ups[0].latencyMs = 1000;
+    const config = validateConfig(
+      { listen: { host: '127.0.0.1', port: 0 }, upstreams: [ups[0].url], healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 }, proxy: { upstreamTimeoutMs: 200 } },
+      'test',
+    );
+    const lb = new LoadBalancer(config, { log: silentLogger });
+    await lb.start();
+    env = { ups, lb, agent: new http.Agent({ keepAlive: true }) };
+    await waitFor(() => lb.pool.inRotation.length === 1, 2000, 'upstream in rotation');
+    const r = await request(lb.port, env.agent);
+    expect(r.status).toBe(504);
+    expect(JSON.parse(r.body).code).toBe('LB_UPSTREAM_TIMEOUT');
+  });
+});
