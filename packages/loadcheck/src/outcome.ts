@@ -1,0 +1,15 @@
+/** One request's result, as the load checker records it. */
+export interface Outcome {
+  /** Milliseconds since the run started, when the request was sent. */
+  sentAt: number;
+  latencyMs: number;
+  /** HTTP status, or 0 when no response arrived. */
+  status: number;
+  /** Error code when no response arrived (ECONNRESET, TIMEOUT, ...). */
+  error?: string;
+  version?: string;
+  instance?: string;
+  method: string;
+}
+
+export const isFailure = (o: Outcome): boolean => o.status === 0 || o.status >= 500;
