@@ -13,6 +13,7 @@ async function setup(names = ['a', 'b']) {
       listen: { host: '127.0.0.1', port: 0 },
       upstreams: ups.map((u) => ({ url: u.url, name: u.name })),
       healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+      admin: { enabled: false },
     },
     'test',
   );
@@ -122,7 +123,7 @@ describe('LoadBalancer on real loopback sockets', () => {
     const ups = [await new TestUpstream('slow').start()];
     ups[0].latencyMs = 1000;
     const config = validateConfig(
-      { listen: { host: '127.0.0.1', port: 0 }, upstreams: [ups[0].url], healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 }, proxy: { upstreamTimeoutMs: 200 } },
+      { listen: { host: '127.0.0.1', port: 0 }, upstreams: [ups[0].url], healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 }, proxy: { upstreamTimeoutMs: 200 }, admin: { enabled: false } },
       'test',
     );
     const lb = new LoadBalancer(config, { log: silentLogger });

@@ -2,10 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { LbConfig } from './config/lb-config';
+import { createAdminApi } from './admin/admin-api';
 import { HealthChecker, realTimers, type Timers } from './health/health-checker';
 import { httpProbe, type Probe } from './health/http-probe';
 import { createLogger, type Logger } from './logger';
-import type { Transition } from './pool/upstream';
+import type { Transition, Upstream } from './pool/upstream';
+import type { UpstreamConfig } from './config/lb-config';
 import { UpstreamPool } from './pool/upstream-pool';
 import { ProxyHandler } from './proxy/proxy-handler';
 
@@ -28,6 +30,7 @@ export class LoadBalancer {
   private readonly proxy: ProxyHandler;
   private readonly log: Logger;
   private server?: http.Server;
+  private adminServer?: http.Server;
   private stopping?: Promise<void>;
 
   constructor(
@@ -42,6 +45,10 @@ export class LoadBalancer {
 
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get adminPort(): number {
+    return (this.adminServer?.address() as AddressInfo | null)?.port ?? 0;
   }
 
   async start(): Promise<void> {
@@ -61,20 +68,50 @@ export class LoadBalancer {
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.config.listen.port, this.config.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, this.config.listen.port, this.config.listen.host);
+    const { admin } = this.config;
+    if (admin.enabled) {
+      this.adminServer = http.createServer(createAdminApi(this, admin.token));
+      await listen(this.adminServer, admin.port, admin.host);
+      if (!admin.token) this.log.warn('admin API refuses every request: no LB_ADMIN_TOKEN set', { port: this.adminPort });
+    }
     this.health.start(this.pool.all());
     this.log.info('listening', {
       host: this.config.listen.host,
       port: this.port,
+      admin: admin.enabled ? `${admin.host}:${this.adminPort}` : 'disabled',
       upstreams: this.pool.all().map((u) => u.url),
       healthCheck: this.config.healthCheck,
     });
+  }
+
+  /** Adds an upstream at runtime; it is health-checked at once and gets traffic once healthy (and enabled). */
+  addUpstream(config: UpstreamConfig, enabled: boolean): Upstream {
+    const u = this.pool.add(config);
+    if (!enabled) u.setAdmin('disabled', 'added disabled');
+    this.log.info('upstream added', { upstream: u.name, url: u.url, enabled });
+    this.health.watch(u);
+    return u;
+  }
+
+  /**
+   * Stops sending new requests to an upstream and waits (up to `waitMs`) for its in-flight requests.
+   * Resolves with whether it drained; the upstream stays draining either way.
+   */
+  async drain(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number }> {
+    u.setAdmin('draining', 'drain requested');
+    const began = Date.now();
+    while (u.inFlight > 0 && Date.now() - began < waitMs) await new Promise((r) => setTimeout(r, 10));
+    return { drained: u.inFlight === 0, waitedMs: Date.now() - began };
+  }
+
+  /** Drains (up to `waitMs`), then removes the upstream; requests still in flight after that are cut. */
+  async removeUpstream(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number }> {
+    const result = await this.drain(u, waitMs);
+    this.health.unwatch(u);
+    this.pool.remove(u.name);
+    this.log.info('upstream removed', { upstream: u.name, ...result });
+    return result;
   }
 
   private onTransition(t: Transition): void {
@@ -85,6 +122,8 @@ export class LoadBalancer {
   stop(timeoutMs = 8000): Promise<void> {
     this.stopping ??= (async () => {
       this.health.stop();
+      this.adminServer?.close();
+      this.adminServer?.closeAllConnections();
       const server = this.server;
       if (server) {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -100,4 +139,14 @@ export class LoadBalancer {
     })();
     return this.stopping;
   }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     await lb.start();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    fail(`cannot listen on ${config.listen.host}:${config.listen.port}: ${e.code ?? e.message}`);
+    fail(`cannot start: ${e.message}`);
   }
   const onSignal = (signal: NodeJS.Signals) => {
     log.info('signal received, shutting down', { signal });

@@ -11,6 +11,14 @@ export interface LbConfig {
     /** Consecutive successes that put it back. */
     readonly rise: number;
   };
+  /** The admin API that changes routing: its own port, loopback by default, bearer token always. */
+  readonly admin: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    /** From env LB_ADMIN_TOKEN, never from the file; undefined means every admin request is refused. */
+    readonly token?: string;
+  };
   readonly proxy: {
     /** A new TCP connection to an upstream must open within this time, or the request goes elsewhere. */
     readonly connectTimeoutMs: number;
@@ -36,5 +44,6 @@ export const DEFAULT_CONFIG: LbConfig = {
     { url: 'http://127.0.0.1:8082', name: '127.0.0.1:8082' },
   ],
   healthCheck: { path: '/ping', intervalMs: 1000, timeoutMs: 500, fall: 3, rise: 1 },
+  admin: { enabled: true, host: '127.0.0.1', port: 8090 },
   proxy: { connectTimeoutMs: 1000, upstreamTimeoutMs: 30_000, idleSocketMs: 4000, retryBodyLimitBytes: 1024 * 1024 },
 };

@@ -52,6 +52,17 @@ function applyEnv(doc: Record<string, unknown>, env: Env, source: string): Recor
     listen.port = port;
   }
   if (env.LB_HOST || env.LB_PORT) out.listen = listen;
+  const admin = { ...(typeof out.admin === 'object' && out.admin !== null ? (out.admin as object) : {}) } as Record<string, unknown>;
+  if (env.LB_ADMIN_HOST) admin.host = env.LB_ADMIN_HOST;
+  if (env.LB_ADMIN_PORT) {
+    const port = Number(env.LB_ADMIN_PORT);
+    if (!Number.isInteger(port)) problems.push(`env LB_ADMIN_PORT: expected an integer, got "${env.LB_ADMIN_PORT}"`);
+    admin.port = port;
+  }
+  if (env.LB_ADMIN_HOST || env.LB_ADMIN_PORT) out.admin = admin;
+  // The token never lives in the YAML file (it would end up in the repo).
+  if ('adminToken' in out) problems.push('adminToken: unknown key (the admin token comes from env LB_ADMIN_TOKEN)');
+  if (env.LB_ADMIN_TOKEN) out.adminToken = env.LB_ADMIN_TOKEN;
   if (env.LB_UPSTREAMS) out.upstreams = env.LB_UPSTREAMS.split(',').map((s) => s.trim()).filter(Boolean);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return out;

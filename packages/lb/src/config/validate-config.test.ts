@@ -42,7 +42,7 @@ describe('config validation', () => {
   it.each([
     ['wrong type', 'listen:\n  port: "8080"', ['listen.port: expected an integer from 0 to 65535, got "8080"']],
     ['port out of range', 'listen: { port: 70000 }', ['listen.port: expected an integer from 0 to 65535, got 70000']],
-    ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, upstreams, healthCheck, proxy)']],
+    ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, upstreams, healthCheck, admin, proxy)']],
     ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, timeoutMs, fall, rise)']],
     ['timeout not below interval', 'healthCheck: { intervalMs: 500, timeoutMs: 500 }', ['healthCheck.timeoutMs: must be less than healthCheck.intervalMs (500), got 500']],
     ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream']],
@@ -71,6 +71,15 @@ describe('config validation', () => {
 
   it('reports a missing file by path', () => {
     expect(problemsOf(() => loadConfig('/nonexistent/lb.yaml', {}))).toEqual(['/nonexistent/lb.yaml: file not found']);
+  });
+
+  it('keeps the admin API on loopback unless a token is set', () => {
+    expect(fromYaml('').admin).toEqual({ enabled: true, host: '127.0.0.1', port: 8090 });
+    expect(problemsOf(() => loadConfig(undefined, { LB_ADMIN_HOST: '0.0.0.0' }))).toEqual([
+      'admin.host: "0.0.0.0" is not a loopback address, so LB_ADMIN_TOKEN must be set (or admin.enabled: false)',
+    ]);
+    expect(loadConfig(undefined, { LB_ADMIN_HOST: '0.0.0.0', LB_ADMIN_TOKEN: 's3cret' }).admin).toMatchObject({ host: '0.0.0.0', token: 's3cret' });
+    expect(problemsOf(() => fromYaml('admin: { port: 8080 }'))).toEqual(['admin.port: must differ from listen.port (8080)']);
   });
 
   it('applies environment overrides and validates them too', () => {

@@ -7,7 +7,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** The keys each section accepts; anything else is reported as unknown (a typo would otherwise be ignored). */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['listen', 'upstreams', 'healthCheck', 'proxy'],
+  '': ['listen', 'upstreams', 'healthCheck', 'admin', 'proxy'],
+  admin: ['enabled', 'host', 'port'],
   listen: ['host', 'port'],
   healthCheck: ['path', 'intervalMs', 'timeoutMs', 'fall', 'rise'],
   proxy: ['connectTimeoutMs', 'upstreamTimeoutMs', 'idleSocketMs', 'retryBodyLimitBytes'],
@@ -20,7 +21,9 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
  */
 export function validateConfig(raw: unknown, source: string): LbConfig {
   const problems: string[] = [];
-  const doc: Obj = raw === null || raw === undefined ? {} : isObj(raw) ? raw : (problems.push('(root): expected a mapping'), {});
+  const input: Obj = raw === null || raw === undefined ? {} : isObj(raw) ? raw : (problems.push('(root): expected a mapping'), {});
+  // loadConfig passes the admin token (from the environment) beside the file's settings.
+  const { adminToken, ...doc } = input;
 
   const section = (key: keyof LbConfig): Obj => {
     const v = doc[key];
@@ -59,6 +62,9 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
   const listen = section('listen');
   const hc = section('healthCheck');
   const px = section('proxy');
+  const ad = section('admin');
+  if (ad.enabled !== undefined && typeof ad.enabled !== 'boolean') problems.push(`admin.enabled: expected true or false, got ${show(ad.enabled)}`);
+  const token = typeof adminToken === 'string' && adminToken !== '' ? adminToken : undefined;
   const config: LbConfig = {
     listen: { host: str(listen, 'listen', 'host', d.listen.host), port: int(listen, 'listen', 'port', d.listen.port, 0, 65535) },
     upstreams: upstreams(doc.upstreams, problems) ?? d.upstreams,
@@ -68,6 +74,12 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
       timeoutMs: int(hc, 'healthCheck', 'timeoutMs', d.healthCheck.timeoutMs, 1, 3_600_000),
       fall: int(hc, 'healthCheck', 'fall', d.healthCheck.fall, 1, 100),
       rise: int(hc, 'healthCheck', 'rise', d.healthCheck.rise, 1, 100),
+    },
+    admin: {
+      enabled: typeof ad.enabled === 'boolean' ? ad.enabled : d.admin.enabled,
+      host: str(ad, 'admin', 'host', d.admin.host),
+      port: int(ad, 'admin', 'port', d.admin.port, 0, 65535),
+      ...(token ? { token } : {}),
     },
     proxy: {
       connectTimeoutMs: int(px, 'proxy', 'connectTimeoutMs', d.proxy.connectTimeoutMs, 1, 600_000),
@@ -81,6 +93,13 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
     problems.push(
       `healthCheck.timeoutMs: must be less than healthCheck.intervalMs (${config.healthCheck.intervalMs}), got ${config.healthCheck.timeoutMs}`,
     );
+  }
+  // The admin API changes routing: never reachable beyond loopback without a token.
+  if (config.admin.enabled && !config.admin.token && !isLoopback(config.admin.host)) {
+    problems.push(`admin.host: "${config.admin.host}" is not a loopback address, so LB_ADMIN_TOKEN must be set (or admin.enabled: false)`);
+  }
+  if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.listen.port) {
+    problems.push(`admin.port: must differ from listen.port (${config.listen.port})`);
   }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);
@@ -123,6 +142,10 @@ function upstreams(raw: unknown, problems: string[]): UpstreamConfig[] | undefin
     result.push({ url: parsed.url, name });
   });
   return result;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function unknownKeys(obj: Obj, path: string, known: readonly string[] | undefined, problems: string[]): void {
