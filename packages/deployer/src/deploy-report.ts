@@ -1,0 +1,49 @@
+import type { Instance } from './runtime/runtime';
+
+export type StepName =
+  | 'prepare'
+  | 'drain'
+  | 'deregister'
+  | 'stop'
+  | 'start'
+  | 'register'
+  | 'health'
+  | 'enable'
+  | 'start-beside'
+  | 'remove-beside'
+  | 'pause'
+  | 'rollback';
+
+export interface StepRecord {
+  slot: string;
+  step: StepName;
+  ok: boolean;
+  ms: number;
+  detail?: string;
+}
+
+export type SlotResult = 'updated' | 'rolled-back' | 'untouched' | 'failed';
+
+/** Everything a deploy did, for people (summary) and machines (--json). */
+export interface DeployReport {
+  strategy: string;
+  runtime: string;
+  version: string;
+  ok: boolean;
+  startedAt: string;
+  durationMs: number;
+  steps: StepRecord[];
+  slots: { slot: string; from: string; to: string; result: SlotResult; ms: number }[];
+  error?: { code: string; message: string };
+  /** The instances after the deploy, as the runtime reports them. */
+  final: Instance[];
+}
+
+/** Receives progress as it happens; the CLI prints it, tests collect it. */
+export interface Reporter {
+  stepStarted(slot: string, step: StepName, detail?: string): void;
+  stepDone(record: StepRecord): void;
+  message(text: string): void;
+}
+
+export const silentReporter: Reporter = { stepStarted: () => {}, stepDone: () => {}, message: () => {} };

@@ -1,0 +1,64 @@
+import axios, { type AxiosInstance, AxiosError } from 'axios';
+import { DeployError } from './deploy-error';
+import type { DrainResult, LbAdmin, UpstreamStatus } from './lb-admin';
+
+/** LbAdmin over the balancer's admin HTTP API (bearer token). */
+export class HttpLbAdmin implements LbAdmin {
+  private readonly http: AxiosInstance;
+
+  constructor(
+    readonly baseUrl: string,
+    token: string | undefined,
+  ) {
+    this.http = axios.create({
+      baseURL: baseUrl,
+      timeout: 120_000,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      // Plain sockets: a deploy makes few calls and must not keep the balancer's admin port busy.
+      proxy: false,
+    });
+  }
+
+  async list(): Promise<UpstreamStatus[]> {
+    return (await this.call<{ upstreams: UpstreamStatus[] }>('get', '/upstreams')).upstreams;
+  }
+
+  async get(name: string): Promise<UpstreamStatus | undefined> {
+    try {
+      return await this.call<UpstreamStatus>('get', `/upstreams/${encodeURIComponent(name)}`);
+    } catch (err) {
+      if (err instanceof DeployError && /\b404\b/.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  add(upstream: { url: string; name: string; enabled: boolean }): Promise<UpstreamStatus> {
+    return this.call('post', '/upstreams', upstream);
+  }
+
+  drain(name: string, waitMs: number): Promise<DrainResult> {
+    return this.call('post', `/upstreams/${encodeURIComponent(name)}/drain?waitMs=${waitMs}`);
+  }
+
+  enable(name: string): Promise<UpstreamStatus> {
+    return this.call('post', `/upstreams/${encodeURIComponent(name)}/enable`);
+  }
+
+  remove(name: string, waitMs: number): Promise<DrainResult> {
+    return this.call('delete', `/upstreams/${encodeURIComponent(name)}?waitMs=${waitMs}`);
+  }
+
+  private async call<T>(method: 'get' | 'post' | 'delete', path: string, body?: unknown): Promise<T> {
+    try {
+      const r = await this.http.request<T>({ method, url: path, data: body });
+      return r.data;
+    } catch (err) {
+      const e = err as AxiosError<{ error?: string }>;
+      if (e.response) {
+        const why = e.response.data?.error ?? e.message;
+        throw new DeployError('DEPLOY_ERR_LB_REJECTED', `balancer answered ${e.response.status} to ${method.toUpperCase()} ${path}: ${why}`, { cause: err });
+      }
+      throw new DeployError('DEPLOY_ERR_LB_UNREACHABLE', `cannot reach the balancer's admin API at ${this.baseUrl} (${e.code ?? e.message})`, { cause: err });
+    }
+  }
+}

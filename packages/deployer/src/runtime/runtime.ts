@@ -1,0 +1,30 @@
+/** One running instance of the service, as the balancer knows it. */
+export interface Instance {
+  /** The stable place it fills: a compose service (client-1) or a local slot. */
+  slot: string;
+  /** Its upstream name in the balancer. */
+  name: string;
+  /** Its upstream URL, as the balancer reaches it. */
+  url: string;
+  version: string;
+}
+
+/**
+ * Where instances run. Strategies only talk to this interface, so they can be tested with a fake
+ * runtime and a fake clock; docker compose and local child processes implement it.
+ */
+export interface Runtime {
+  readonly kind: string;
+  /** The service's instances now, one per slot, in slot order. */
+  list(): Promise<Instance[]>;
+  /** Anything to do before instances of `version` can start (build the image). */
+  prepare(version: string): Promise<void>;
+  /** Stops an instance gracefully (SIGTERM, then its own drain). */
+  stop(instance: Instance): Promise<void>;
+  /** Starts `version` in a slot whose instance has been stopped. */
+  start(slot: string, version: string): Promise<Instance>;
+  /** Starts `version` beside the slot's instance (surge); it has its own name and URL. */
+  startBeside(slot: string, version: string): Promise<Instance>;
+  /** Stops and removes an instance started with startBeside. */
+  removeBeside(instance: Instance): Promise<void>;
+}

@@ -1,0 +1,94 @@
+import type { Clock } from '../clock';
+import type { Reporter, StepName, StepRecord } from '../deploy-report';
+import { DeployError } from '../lb-client/deploy-error';
+import type { LbAdmin } from '../lb-client/lb-admin';
+import type { Instance, Runtime } from '../runtime/runtime';
+
+export interface DeployOptions {
+  version: string;
+  /** Instances replaced at the same time. */
+  batchSize: number;
+  /** How long a drain may wait for in-flight requests before the instance is stopped anyway. */
+  drainTimeoutMs: number;
+  /** How long a new instance has to become healthy in the balancer. */
+  healthTimeoutMs: number;
+  /** Pause between batches. */
+  pauseMs: number;
+  /** Start the new instance beside the old one first, so capacity never drops. */
+  surge: boolean;
+}
+
+export const DEFAULT_DEPLOY_OPTIONS: Omit<DeployOptions, 'version'> = {
+  batchSize: 1,
+  drainTimeoutMs: 30_000,
+  healthTimeoutMs: 30_000,
+  pauseMs: 0,
+  surge: false,
+};
+
+/** What a strategy works with; every side effect is in here, injected. */
+export class DeployContext {
+  readonly steps: StepRecord[] = [];
+
+  constructor(
+    readonly lb: LbAdmin,
+    readonly runtime: Runtime,
+    readonly clock: Clock,
+    readonly reporter: Reporter,
+    readonly pollMs = 100,
+  ) {}
+
+  /** Runs one step, timing it and reporting it. */
+  async step<T>(slot: string, step: StepName, fn: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> {
+    this.reporter.stepStarted(slot, step);
+    const began = this.clock.now();
+    try {
+      const r = await fn();
+      const rec: StepRecord = { slot, step, ok: true, ms: this.clock.now() - began, detail: detail?.(r) };
+      this.steps.push(rec);
+      this.reporter.stepDone(rec);
+      return r;
+    } catch (err) {
+      const rec: StepRecord = { slot, step, ok: false, ms: this.clock.now() - began, detail: (err as Error).message };
+      this.steps.push(rec);
+      this.reporter.stepDone(rec);
+      throw err;
+    }
+  }
+
+  /** Waits until the balancer itself reports the upstream healthy (Docker's word is not enough). */
+  async waitHealthy(name: string, timeoutMs: number): Promise<void> {
+    const began = this.clock.now();
+    let last = 'not registered';
+    for (;;) {
+      const u = await this.lb.get(name);
+      if (u?.health === 'healthy') return;
+      last = u ? `${u.health}, last check: ${u.lastCheck ?? '-'}` : 'not registered';
+      if (this.clock.now() - began >= timeoutMs) {
+        throw new DeployError('DEPLOY_ERR_HEALTH_TIMEOUT', `${name} was not healthy in the balancer within ${timeoutMs} ms (${last})`);
+      }
+      await this.clock.sleep(this.pollMs);
+    }
+  }
+
+  /** Registers an instance without traffic, waits for the balancer to see it healthy, then enables it. */
+  async bringIn(slot: string, inst: Instance, healthTimeoutMs: number): Promise<void> {
+    await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false }), () => inst.url);
+    await this.step(slot, 'health', () => this.waitHealthy(inst.name, healthTimeoutMs));
+    await this.step(slot, 'enable', () => this.lb.enable(inst.name));
+  }
+
+  /** Drains an instance in the balancer and removes it from there; it serves nothing afterwards. */
+  async takeOut(slot: string, inst: Instance, drainTimeoutMs: number): Promise<void> {
+    await this.step(slot, 'drain', () => this.lb.drain(inst.name, drainTimeoutMs), (r) =>
+      r.drained ? `drained after ${r.waitedMs} ms` : `drain timed out with ${r.inFlight} in flight`,
+    );
+    await this.step(slot, 'deregister', () => this.lb.remove(inst.name, 0));
+  }
+
+  /** Removes a failed new instance from the balancer and the runtime, ignoring what is already gone. */
+  async discard(slot: string, inst: Instance, beside: boolean): Promise<void> {
+    if (await this.lb.get(inst.name).catch(() => undefined)) await this.lb.remove(inst.name, 0).catch(() => undefined);
+    await this.step(slot, beside ? 'remove-beside' : 'stop', () => (beside ? this.runtime.removeBeside(inst) : this.runtime.stop(inst)));
+  }
+}

@@ -1,0 +1,125 @@
+import type { DeployReport, SlotResult } from '../deploy-report';
+import { DeployError } from '../lb-client/deploy-error';
+import type { Instance } from '../runtime/runtime';
+import type { DeployContext, DeployOptions } from './deploy-context';
+
+/**
+ * Rolling deploy: per batch of instances, verify → switch → drain, one slot at a time.
+ *
+ * In place (default), per instance: drain it in the balancer → deregister → stop it gracefully →
+ * start the new version in its slot → register it without traffic → wait until the balancer sees
+ * it healthy → enable. With `surge`, a new instance is started beside the old one and enabled first,
+ * so capacity never drops; then the slot itself is replaced the same way and the helper retired.
+ *
+ * If a new instance does not become healthy in time, it is removed, the previous version is put
+ * back in its slot and re-enabled, slots not yet touched stay as they are, and a DeployError says
+ * what failed; the report says what state every slot is in.
+ */
+export async function rollingDeploy(ctx: DeployContext, options: DeployOptions): Promise<DeployReport> {
+  const began = ctx.clock.now();
+  const startedAt = new Date().toISOString();
+  const report: DeployReport = {
+    strategy: 'rolling',
+    runtime: ctx.runtime.kind,
+    version: options.version,
+    ok: false,
+    startedAt,
+    durationMs: 0,
+    steps: ctx.steps,
+    slots: [],
+    final: [],
+  };
+  try {
+    const instances = await ctx.runtime.list();
+    if (instances.length === 0) throw new DeployError('DEPLOY_ERR_PRECONDITION', 'the runtime reports no running instance to replace');
+    await checkRegistered(ctx, instances);
+    report.slots = instances.map((i) => ({ slot: i.slot, from: i.version, to: options.version, result: 'untouched' as SlotResult, ms: 0 }));
+    await ctx.step('*', 'prepare', () => ctx.runtime.prepare(options.version), () => `version ${options.version}`);
+
+    for (let b = 0; b < instances.length; b += options.batchSize) {
+      if (b > 0 && options.pauseMs > 0) await ctx.step('*', 'pause', () => ctx.clock.sleep(options.pauseMs));
+      const batch = instances.slice(b, b + options.batchSize);
+      const results = await Promise.allSettled(batch.map((inst) => replaceSlot(ctx, inst, options, report)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    report.ok = true;
+  } catch (err) {
+    const e = err instanceof DeployError ? err : new DeployError('DEPLOY_ERR_RUNTIME', (err as Error).message, { cause: err });
+    report.error = { code: e.code, message: e.message };
+  } finally {
+    report.durationMs = ctx.clock.now() - began;
+    report.final = await ctx.runtime.list().catch(() => []);
+  }
+  return report;
+}
+
+/** Every instance must be known to the balancer before anything changes. */
+async function checkRegistered(ctx: DeployContext, instances: Instance[]): Promise<void> {
+  const known = new Set((await ctx.lb.list()).map((u) => u.name));
+  const missing = instances.filter((i) => !known.has(i.name));
+  if (missing.length > 0) {
+    throw new DeployError(
+      'DEPLOY_ERR_PRECONDITION',
+      `the balancer does not know ${missing.map((m) => m.name).join(', ')} (it knows ${[...known].join(', ') || 'nothing'}); is it the balancer of this lab?`,
+    );
+  }
+}
+
+async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, report: DeployReport): Promise<void> {
+  const entry = report.slots.find((s) => s.slot === old.slot)!;
+  const began = ctx.clock.now();
+  let beside: Instance | undefined;
+  try {
+    if (o.surge) {
+      beside = await ctx.step(old.slot, 'start-beside', () => ctx.runtime.startBeside(old.slot, o.version), (i) => i.name);
+      await ctx.bringIn(old.slot, beside, o.healthTimeoutMs);
+    }
+  } catch (err) {
+    // Nothing of the old slot was touched yet: just retire the helper.
+    if (beside) await ctx.discard(old.slot, beside, true).catch(() => undefined);
+    entry.result = 'failed';
+    entry.ms = ctx.clock.now() - began;
+    throw err;
+  }
+
+  await ctx.takeOut(old.slot, old, o.drainTimeoutMs);
+  await ctx.step(old.slot, 'stop', () => ctx.runtime.stop(old), () => `${old.name} (${old.version})`);
+  let fresh: Instance | undefined;
+  try {
+    fresh = await ctx.step(old.slot, 'start', () => ctx.runtime.start(old.slot, o.version), (i) => `${i.name} (${i.version})`);
+    await ctx.bringIn(old.slot, fresh, o.healthTimeoutMs);
+  } catch (err) {
+    try {
+      await rollBackSlot(ctx, old, fresh, o);
+    } catch (rollbackErr) {
+      entry.result = 'failed';
+      entry.ms = ctx.clock.now() - began;
+      throw rollbackErr;
+    }
+    if (beside) await ctx.takeOut(old.slot, beside, o.drainTimeoutMs).then(() => ctx.discard(old.slot, beside!, true)).catch(() => undefined);
+    entry.result = 'rolled-back';
+    entry.ms = ctx.clock.now() - began;
+    throw err;
+  }
+  if (beside) {
+    await ctx.takeOut(old.slot, beside, o.drainTimeoutMs);
+    await ctx.step(old.slot, 'remove-beside', () => ctx.runtime.removeBeside(beside!));
+  }
+  entry.result = 'updated';
+  entry.ms = ctx.clock.now() - began;
+}
+
+/** Puts the previous version back in its slot after a failed replacement. */
+async function rollBackSlot(ctx: DeployContext, old: Instance, fresh: Instance | undefined, o: DeployOptions): Promise<void> {
+  ctx.reporter.message(`${old.slot}: new version failed, putting ${old.version} back`);
+  try {
+    if (fresh) await ctx.discard(old.slot, fresh, false);
+    const restored = await ctx.step(old.slot, 'rollback', () => ctx.runtime.start(old.slot, old.version), (i) => `${i.name} (${i.version})`);
+    await ctx.bringIn(old.slot, restored, o.healthTimeoutMs);
+  } catch (err) {
+    throw new DeployError('DEPLOY_ERR_ROLLBACK_FAILED', `${old.slot}: the new version failed and the rollback to ${old.version} failed too: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
