@@ -46,7 +46,9 @@ export function createClientApp(config: ClientConfig, lifecycle: Lifecycle, deps
   });
 
   const api = async (req: express.Request, res: express.Response) => {
-    if (config.latencyMs > 0) await sleep(config.latencyMs);
+    // ?delayMs= makes one request slow (long requests in flight during a deploy); LATENCY_MS makes all slow.
+    const delay = config.latencyMs + requestDelay(req.query.delayMs);
+    if (delay > 0) await sleep(delay);
     const body = {
       version: config.version,
       instance: config.instance,
@@ -70,4 +72,11 @@ export function createClientApp(config: ClientConfig, lifecycle: Lifecycle, deps
     res.status(404).json({ error: 'not found' });
   });
   return app;
+}
+
+const MAX_REQUEST_DELAY_MS = 60_000;
+
+function requestDelay(raw: unknown): number {
+  const n = Number(raw);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, MAX_REQUEST_DELAY_MS) : 0;
 }

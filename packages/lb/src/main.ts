@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const log = createLogger((process.env.LOG_LEVEL as LogLevel) || 'info');
   let config;
   try {
-    config = loadConfig(args.config ?? process.env.LB_CONFIG);
+    config = loadConfig(args.config ?? (process.env.LB_CONFIG || undefined));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;

@@ -21,10 +21,13 @@ export interface Runtime {
   prepare(version: string): Promise<void>;
   /** Stops an instance gracefully (SIGTERM, then its own drain). */
   stop(instance: Instance): Promise<void>;
-  /** Starts `version` in a slot whose instance has been stopped. */
-  start(slot: string, version: string): Promise<Instance>;
+  /**
+   * Starts `version` in a slot whose instance has been stopped. `env` is extra environment for this
+   * instance only (lab knobs such as FAIL_RATE for a deliberately broken version).
+   */
+  start(slot: string, version: string, env?: Record<string, string>): Promise<Instance>;
   /** Starts `version` beside the slot's instance (surge); it has its own name and URL. */
-  startBeside(slot: string, version: string): Promise<Instance>;
+  startBeside(slot: string, version: string, env?: Record<string, string>): Promise<Instance>;
   /** Stops and removes an instance started with startBeside. */
   removeBeside(instance: Instance): Promise<void>;
 }

@@ -16,6 +16,8 @@ export interface DeployOptions {
   pauseMs: number;
   /** Start the new instance beside the old one first, so capacity never drops. */
   surge: boolean;
+  /** Extra environment for the new version's instances only (never for a rollback). */
+  env: Record<string, string>;
 }
 
 export const DEFAULT_DEPLOY_OPTIONS: Omit<DeployOptions, 'version'> = {
@@ -24,6 +26,7 @@ export const DEFAULT_DEPLOY_OPTIONS: Omit<DeployOptions, 'version'> = {
   healthTimeoutMs: 30_000,
   pauseMs: 0,
   surge: false,
+  env: {},
 };
 
 /** What a strategy works with; every side effect is in here, injected. */

@@ -72,7 +72,7 @@ async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, 
   let beside: Instance | undefined;
   try {
     if (o.surge) {
-      beside = await ctx.step(old.slot, 'start-beside', () => ctx.runtime.startBeside(old.slot, o.version), (i) => i.name);
+      beside = await ctx.step(old.slot, 'start-beside', () => ctx.runtime.startBeside(old.slot, o.version, o.env), (i) => i.name);
       await ctx.bringIn(old.slot, beside, o.healthTimeoutMs);
     }
   } catch (err) {
@@ -87,7 +87,7 @@ async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, 
   await ctx.step(old.slot, 'stop', () => ctx.runtime.stop(old), () => `${old.name} (${old.version})`);
   let fresh: Instance | undefined;
   try {
-    fresh = await ctx.step(old.slot, 'start', () => ctx.runtime.start(old.slot, o.version), (i) => `${i.name} (${i.version})`);
+    fresh = await ctx.step(old.slot, 'start', () => ctx.runtime.start(old.slot, o.version, o.env), (i) => `${i.name} (${i.version})`);
     await ctx.bringIn(old.slot, fresh, o.healthTimeoutMs);
   } catch (err) {
     try {

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { formatSummary, LoadChecker, summarize } from '@zdl/loadcheck';
+import { realClock } from './clock';
+import { silentReporter } from './deploy-report';
+import { HttpLbAdmin } from './lb-client/http-lb-admin';
+import { LocalLab } from './local-lab';
+import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from './strategies/deploy-context';
+import { rollingDeploy } from './strategies/rolling-deploy';
+
+// Real processes, real sockets, real load: the compose e2e scenarios on the local runtime.
+jest.setTimeout(120_000);
+
+async function withLab(fn: (lab: LocalLab, lb: HttpLbAdmin) => Promise<void>) {
+  const lab = new LocalLab({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-local-')) });
+  await lab.start();
+  try {
+    const lb = new HttpLbAdmin(lab.adminUrl, lab.state.adminToken);
+    const began = Date.now();
+    while ((await lb.list()).some((u) => u.state !== 'healthy')) {
+      if (Date.now() - began > 10_000) throw new Error('lab did not become healthy');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await fn(lab, lb);
+  } finally {
+    await lab.stop();
+  }
+}
+
+function loads(lab: LocalLab) {
+  return {
+    get: new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 200 }),
+    post: new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 20, method: 'POST', body: { order: 7, items: ['a', 'b'] } }),
+    slow: new LoadChecker({ url: `${lab.lbUrl}/api?delayMs=2000`, rate: 5 }),
+  };
+}
+
+describe('rolling deploy on the local runtime under load', () => {
+  it('replaces v1 with v2 with zero failed requests, long requests and POSTs included', async () => {
+    await withLab(async (lab, lb) => {
+      const l = loads(lab);
+      Object.values(l).forEach((x) => x.start());
+      await new Promise((r) => setTimeout(r, 2500));
+      const deployFrom = l.get.elapsedMs;
+      const report = await rollingDeploy(new DeployContext(lb, lab.runtime(), realClock, silentReporter), {
+        ...DEFAULT_DEPLOY_OPTIONS,
+        version: 'v2',
+      });
+      const deployTo = l.get.elapsedMs;
+      await new Promise((r) => setTimeout(r, 1500));
+      const [get, post, slow] = await Promise.all([l.get.stop(), l.post.stop(), l.slow.stop()]);
+      const s = summarize(get);
+      console.log(`deploy took ${report.durationMs} ms\n${formatSummary(s)}`);
+      expect(report.error).toBeUndefined();
+      expect(report.ok).toBe(true);
+      expect(s.failed).toBe(0);
+      expect(summarize(post).failed).toBe(0);
+      expect(summarize(slow).failed).toBe(0);
+      expect(slow.length).toBeGreaterThan(10);
+      const during = get.filter((o) => o.sentAt >= deployFrom && o.sentAt <= deployTo);
+      expect(new Set(during.map((o) => o.version))).toEqual(new Set(['v1', 'v2']));
+      const after = get.filter((o) => o.sentAt > deployTo + 100);
+      expect(after.length).toBeGreaterThan(100);
+      expect(new Set(after.map((o) => o.version))).toEqual(new Set(['v2']));
+      expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
+    });
+  });
+
+  it('aborts a version that never becomes healthy: every instance back on v1, zero failed requests', async () => {
+    await withLab(async (lab, lb) => {
+      const l = loads(lab);
+      Object.values(l).forEach((x) => x.start());
+      await new Promise((r) => setTimeout(r, 1000));
+      const report = await rollingDeploy(
+        new DeployContext(lb, lab.runtime(), realClock, silentReporter),
+        { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2-broken', healthTimeoutMs: 3000, env: { STARTUP_DELAY_MS: '600000' } },
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const [get, post, slow] = await Promise.all([l.get.stop(), l.post.stop(), l.slow.stop()]);
+      expect(report.ok).toBe(false);
+      expect(report.error?.code).toBe('DEPLOY_ERR_HEALTH_TIMEOUT');
+      expect(report.slots.map((x) => x.result)).toEqual(['rolled-back', 'untouched']);
+      expect(report.final.map((i) => i.version)).toEqual(['v1', 'v1']);
+      expect(summarize(get).failed).toBe(0);
+      expect(summarize(post).failed).toBe(0);
+      expect(summarize(slow).failed).toBe(0);
+      expect(new Set(get.map((o) => o.version))).toEqual(new Set(['v1']));
+      expect((await lb.list()).map((u) => u.state)).toEqual(['healthy', 'healthy']);
+    });
+  });
+});
