@@ -1,0 +1,40 @@
+import type { DeployReport, Reporter, StepRecord } from '../deploy-report';
+
+/** Prints each step as it finishes, with timings, and a summary at the end. */
+export class ConsoleReporter implements Reporter {
+  private readonly began = Date.now();
+
+  constructor(private readonly write: (line: string) => void = (l) => process.stdout.write(l + '\n')) {}
+
+  private stamp(): string {
+    return `[${((Date.now() - this.began) / 1000).toFixed(1).padStart(5)}s]`;
+  }
+
+  stepStarted(slot: string, step: string): void {
+    if (step === 'health') this.write(`${this.stamp()} ${slot.padEnd(10)} waiting for the balancer to report it healthy...`);
+    if (step === 'drain') this.write(`${this.stamp()} ${slot.padEnd(10)} draining...`);
+  }
+
+  stepDone(r: StepRecord): void {
+    const status = r.ok ? 'ok    ' : 'FAILED';
+    this.write(`${this.stamp()} ${r.slot.padEnd(10)} ${r.step.padEnd(13)} ${status} ${String(r.ms).padStart(6)} ms${r.detail ? `  ${r.detail}` : ''}`);
+  }
+
+  message(text: string): void {
+    this.write(`${this.stamp()} ${text}`);
+  }
+}
+
+export function formatReport(r: DeployReport): string {
+  const lines = [
+    '',
+    `${r.strategy} deploy of ${r.version} on ${r.runtime}: ${r.ok ? 'DONE' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s`,
+  ];
+  for (const s of r.slots) lines.push(`  ${s.slot.padEnd(12)} ${s.from} -> ${s.to.padEnd(10)} ${s.result.padEnd(12)} ${(s.ms / 1000).toFixed(1)} s`);
+  const per = new Map<string, number>();
+  for (const st of r.steps) per.set(st.step, (per.get(st.step) ?? 0) + st.ms);
+  lines.push(`  time by step: ${[...per.entries()].map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  if (r.error) lines.push(`  error (${r.error.code}): ${r.error.message}`);
+  if (r.final.length) lines.push(`  now running: ${r.final.map((i) => `${i.slot}=${i.version}`).join(', ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { formatSummary, LoadChecker, summarize } from '@zdl/loadcheck';
+import { ConsoleReporter, formatReport } from './cli/console-reporter';
+import { realClock } from './clock';
+import { HttpLbAdmin } from './lb-client/http-lb-admin';
+import { LocalLab } from './local-lab';
+import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from './strategies/deploy-context';
+import { rollingDeploy } from './strategies/rolling-deploy';
+
+/**
+ * npm run demo: the whole story without Docker. Starts the balancer and two instances as local
+ * processes, drives load (GETs, POSTs with JSON bodies, 2 s requests), rolls v1 → v2, prints what the
+ * load saw, stops everything, and exits 0 only if not one request failed.
+ */
+async function main(): Promise<void> {
+  const rate = Number(process.env.DEMO_RATE ?? 200);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-demo-'));
+  const lab = new LocalLab({ dir });
+  const say = (s: string) => process.stdout.write(s + '\n');
+  let exitCode = 1;
+  const onSignal = () => void lab.stop().then(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    say('starting the balancer and two instances of v1 (local processes)...');
+    await lab.start();
+    const lb = new HttpLbAdmin(lab.adminUrl, lab.state.adminToken);
+    while ((await lb.list()).some((u) => u.state !== 'healthy')) await realClock.sleep(50);
+    say(`balancer on ${lab.lbUrl}, admin API on ${lab.adminUrl} (logs in ${dir}/logs)`);
+    const loads = {
+      'GET /api': new LoadChecker({ url: `${lab.lbUrl}/api`, rate }),
+      'POST /api (JSON)': new LoadChecker({ url: `${lab.lbUrl}/api`, rate: Math.max(1, rate / 10), method: 'POST', body: { order: 1 } }),
+      'GET /api?delayMs=2000': new LoadChecker({ url: `${lab.lbUrl}/api?delayMs=2000`, rate: 5 }),
+    };
+    Object.values(loads).forEach((l) => l.start());
+    say(`load: ${rate} GET/s, ${Math.max(1, rate / 10)} POST/s, 5 slow (2 s) GET/s over keep-alive connections`);
+    await realClock.sleep(2000);
+    const report = await rollingDeploy(new DeployContext(lb, lab.runtime(), realClock, new ConsoleReporter()), {
+      ...DEFAULT_DEPLOY_OPTIONS,
+      version: 'v2',
+    });
+    say(formatReport(report));
+    await realClock.sleep(2000);
+    let failed = 0;
+    for (const [name, l] of Object.entries(loads)) {
+      const s = summarize(await l.stop());
+      failed += s.failed;
+      say(`\n${name}\n${formatSummary(s).replace(/^/gm, '  ')}`);
+    }
+    say(failed === 0 && report.ok ? '\nzero failed requests during the deploy' : `\n${failed} failed request(s); deploy ${report.ok ? 'done' : 'FAILED'}`);
+    exitCode = failed === 0 && report.ok ? 0 : 1;
+  } finally {
+    await lab.stop();
+  }
+  process.exit(exitCode);
+}
+
+main().catch((err) => {
+  process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,11 @@
+export { realClock, type Clock } from './clock';
+export type { DeployReport, Reporter, StepRecord } from './deploy-report';
+export { DeployError } from './lb-client/deploy-error';
+export { HttpLbAdmin } from './lb-client/http-lb-admin';
+export type { LbAdmin, UpstreamStatus } from './lb-client/lb-admin';
+export { LocalLab } from './local-lab';
+export { ComposeRuntime } from './runtime/compose-runtime';
+export { LocalRuntime } from './runtime/local-runtime';
+export type { Instance, Runtime } from './runtime/runtime';
+export { DEFAULT_DEPLOY_OPTIONS, DeployContext, type DeployOptions } from './strategies/deploy-context';
+export { rollingDeploy } from './strategies/rolling-deploy';

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConsoleReporter, formatReport } from './cli/console-reporter';
+import { type CliArgs, parseArgs, USAGE } from './cli/parse-args';
+import { realClock } from './clock';
+import { DeployError } from './lb-client/deploy-error';
+import { HttpLbAdmin } from './lb-client/http-lb-admin';
+import { execRunner } from './runtime/command-runner';
+import { COMPOSE_PASSTHROUGH_ENV, ComposeRuntime } from './runtime/compose-runtime';
+import { readEnvFile } from './runtime/env-file';
+import { LocalRuntime } from './runtime/local-runtime';
+import { LocalStateFile } from './runtime/local-state';
+import type { Runtime } from './runtime/runtime';
+import { DeployContext } from './strategies/deploy-context';
+import { rollingDeploy } from './strategies/rolling-deploy';
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`deploy: ${message}\n`);
+  process.exit(code);
+}
+
+function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
+  if (args.runtime === 'local') {
+    const state = new LocalStateFile(path.resolve(args.state));
+    if (!state.exists()) throw new DeployError('DEPLOY_ERR_PRECONDITION', `no local lab found (${args.state}); start one with "npm run lab:local"`);
+    const s = state.read();
+    return { runtime: new LocalRuntime(state), lb: new HttpLbAdmin(args.adminUrl ?? `http://127.0.0.1:${s.lb.adminPort}`, args.token ?? s.adminToken) };
+  }
+  const composeFile = path.resolve(args.composeFile);
+  if (!fs.existsSync(composeFile)) throw new DeployError('DEPLOY_ERR_ARGS', `--compose-file: ${args.composeFile} not found`);
+  const envFile = path.resolve(args.envFile ?? path.join(path.dirname(composeFile), '.env'));
+  const unsupported = Object.keys(args.env).filter((k) => !(COMPOSE_PASSTHROUGH_ENV as readonly string[]).includes(k));
+  if (unsupported.length > 0) {
+    throw new DeployError('DEPLOY_ERR_ARGS', `--env: ${unsupported.join(', ')} not passed to compose containers (supported: ${COMPOSE_PASSTHROUGH_ENV.join(', ')})`);
+  }
+  const token = args.token ?? readEnvFile(envFile).LB_ADMIN_TOKEN;
+  const runtime = new ComposeRuntime(
+    { project: args.project ?? process.env.COMPOSE_PROJECT_NAME ?? 'zdl', composeFile, envFile, services: args.services },
+    execRunner,
+  );
+  return { runtime, lb: new HttpLbAdmin(args.adminUrl ?? 'http://127.0.0.1:8090', token) };
+}
+
+async function main(): Promise<void> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof DeployError) fail(`${err.message}\n\n${USAGE}`, 2);
+    throw err;
+  }
+  let runtime: Runtime;
+  let lb: HttpLbAdmin;
+  try {
+    ({ runtime, lb } = setup(args));
+    // Nothing changes before we know the balancer answers and accepts our token.
+    await lb.list();
+  } catch (err) {
+    if (err instanceof DeployError) fail(`${err.message}\nnothing was changed`, err.code === 'DEPLOY_ERR_ARGS' ? 2 : 1);
+    throw err;
+  }
+  const reporter = new ConsoleReporter();
+  reporter.message(
+    `${args.strategy} deploy of ${args.version} on ${args.runtime} (batch ${args.batchSize}${args.surge ? ', surge' : ''}, ` +
+      `drain timeout ${args.drainTimeoutMs} ms, health timeout ${args.healthTimeoutMs} ms) via ${lb.baseUrl}`,
+  );
+  const report = await rollingDeploy(new DeployContext(lb, runtime, realClock, reporter), {
+    version: args.version,
+    batchSize: args.batchSize,
+    drainTimeoutMs: args.drainTimeoutMs,
+    healthTimeoutMs: args.healthTimeoutMs,
+    pauseMs: args.pauseMs,
+    surge: args.surge,
+    env: args.env,
+  });
+  process.stdout.write(formatReport(report) + '\n');
+  if (args.json) {
+    const text = JSON.stringify(report, null, 2) + '\n';
+    if (args.json === '-') process.stdout.write(text);
+    else fs.writeFileSync(args.json, text);
+  }
+  process.exit(report.ok ? 0 : 1);
+}
+
+main().catch((err) => fail(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`));
