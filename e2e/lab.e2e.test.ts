@@ -9,8 +9,6 @@ describe('the compose lab (real containers)', () => {
 
   beforeAll(async () => {
     lab = await ComposeLab.up();
-    await lab.waitForState('client-1:8081', 'healthy', 10_000);
-    await lab.waitForState('client-2:8082', 'healthy', 10_000);
   });
 
   afterAll(async () => {

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# npm run lab: start the balancer and two demo instances with docker compose,
+# then show round-robin in action.
+#
+# Base image: $NODE_IMAGE if set (shell, else .env); otherwise the local
+# stand-in zdl/node:20-local, built here if missing (no registry needed).
+# .env (read by docker compose and by the deployer) gets what the lab needs
+# if it is missing: NODE_IMAGE, LB_ADMIN_HOST=0.0.0.0 and a random
+# LB_ADMIN_TOKEN, so the admin API is reachable on 127.0.0.1:8090.
+# Existing values in .env are never changed.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+cd "$here/.."
+
+LOCAL_IMAGE=zdl/node:20-local
+ENV_FILE=.env
+
+env_get() { # KEY -> value in .env (empty if absent)
+  [ -f "$ENV_FILE" ] || return 0
+  sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$ENV_FILE" | tail -n1 | sed -e "s/^[\"']//" -e "s/[\"']\$//"
+}
+env_default() { # KEY VALUE: append KEY=VALUE to .env unless KEY is there
+  if ! grep -Eq "^[[:space:]]*$1[[:space:]]*=" "$ENV_FILE" 2>/dev/null; then
+    if [ -s "$ENV_FILE" ] && [ -n "$(tail -c1 "$ENV_FILE")" ]; then echo >>"$ENV_FILE"; fi
+    echo "$1=$2" >>"$ENV_FILE"
+  fi
+}
+
+bash scripts/install-docker.sh
+
+NODE_IMAGE="${NODE_IMAGE:-$(env_get NODE_IMAGE)}"
+NODE_IMAGE="${NODE_IMAGE:-$LOCAL_IMAGE}"
+export NODE_IMAGE
+if [ "$NODE_IMAGE" = "$LOCAL_IMAGE" ]; then
+  bash scripts/build-base-image.sh "$LOCAL_IMAGE"
+fi
+if ! command -v curl >/dev/null 2>&1; then
+  [ "$(id -u)" -eq 0 ] || zdl_die "curl is required"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl; } >/dev/null 2>&1 ||
+    zdl_die "could not install curl (apt-get install curl)"
+fi
+
+[ -e "$ENV_FILE" ] || (umask 077 && : >"$ENV_FILE")
+env_default NODE_IMAGE "$NODE_IMAGE"
+env_default LB_ADMIN_HOST 0.0.0.0
+env_default LB_ADMIN_TOKEN "lab-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+
+echo "Building images and starting lb, client-1, client-2 (NODE_IMAGE=$NODE_IMAGE)..."
+log="$(mktemp)"
+body="$(mktemp)"
+trap 'rm -f "$log" "$body"' EXIT
+if ! docker compose up --build -d --wait >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  docker compose ps -a >&2 || true
+  zdl_die "docker compose up failed (see above; 'docker compose logs' for details)"
+fi
+
+echo "Lab is up: http://127.0.0.1:8080  (admin API: http://127.0.0.1:8090, token in .env)"
+for i in 1 2 3 4 5 6; do
+  if ! code="$(curl -s --max-time 5 -o "$body" -w '%{http_code}' http://127.0.0.1:8080/api)"; then
+    echo "  GET /api #$i -> no response"
+    continue
+  fi
+  who="$(sed -n 's/.*"instance":"\([^"]*\)".*/\1/p' "$body")"
+  ver="$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' "$body")"
+  echo "  GET /api #$i -> HTTP $code from ${who:-?}${ver:+ ($ver)}"
+done
+echo "Stop it with: docker compose down   (or: npm run lab:down)"
