@@ -6,8 +6,10 @@ import { createAdminApi } from './admin/admin-api';
 import { HealthChecker, realTimers, type Timers } from './health/health-checker';
 import { httpProbe, type Probe } from './health/http-probe';
 import { createLogger, type Logger } from './logger';
+import { LbMetrics } from './metrics/lb-metrics';
 import type { Transition, Upstream } from './pool/upstream';
 import type { UpstreamConfig } from './config/lb-config';
+import type { SplitEntry } from './balancing/traffic-split';
 import { UpstreamPool } from './pool/upstream-pool';
 import { ProxyHandler } from './proxy/proxy-handler';
 
@@ -27,6 +29,7 @@ const OWN_PREFIX = '/__lb/';
 export class LoadBalancer {
   readonly pool: UpstreamPool;
   readonly health: HealthChecker;
+  readonly metrics: LbMetrics;
   private readonly proxy: ProxyHandler;
   private readonly log: Logger;
   private server?: http.Server;
@@ -40,7 +43,8 @@ export class LoadBalancer {
     this.log = deps.log ?? createLogger();
     this.pool = new UpstreamPool(config, (t) => this.onTransition(t));
     this.health = new HealthChecker(config.healthCheck, deps.probe ?? httpProbe, deps.timers ?? realTimers);
-    this.proxy = new ProxyHandler(this.pool, config.proxy, this.log);
+    this.metrics = new LbMetrics(this.pool);
+    this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, this.log, this.metrics);
   }
 
   get port(): number {
@@ -89,7 +93,7 @@ export class LoadBalancer {
   addUpstream(config: UpstreamConfig, enabled: boolean): Upstream {
     const u = this.pool.add(config);
     if (!enabled) u.setAdmin('disabled', 'added disabled');
-    this.log.info('upstream added', { upstream: u.name, url: u.url, enabled });
+    this.log.info('upstream added', { upstream: u.name, url: u.url, group: u.group, weight: u.weight, enabled });
     this.health.watch(u);
     return u;
   }
@@ -112,6 +116,12 @@ export class LoadBalancer {
     this.pool.remove(u.name);
     this.log.info('upstream removed', { upstream: u.name, ...result });
     return result;
+  }
+
+  /** Sets or clears the traffic split between groups, in one step. */
+  setSplit(entries: readonly SplitEntry[] | undefined): void {
+    this.pool.setSplit(entries);
+    this.log.info('traffic split', { split: entries ?? 'none (all groups by weight)' });
   }
 
   private onTransition(t: Transition): void {

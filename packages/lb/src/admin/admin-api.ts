@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { type SplitEntry, TrafficSplit } from '../balancing/traffic-split';
 import { parseUpstreamUrl } from '../config/parse-upstream-url';
 import type { LoadBalancer } from '../lb-server';
 import type { Upstream } from '../pool/upstream';
@@ -22,7 +23,7 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
     if (!u) res.status(404).json({ error: `unknown upstream "${req.params.name}"`, code: 'LB_ADMIN_UNKNOWN_UPSTREAM', known: lb.pool.all().map((x) => x.name) });
     return u;
   };
-  const list = () => ({ inRotation: lb.pool.inRotation.map((u) => u.name), upstreams: lb.pool.all().map((u) => u.snapshot()) });
+  const list = () => ({ inRotation: lb.pool.inRotation.map((u) => u.name), split: lb.pool.split ?? null, upstreams: lb.pool.all().map((u) => u.snapshot()) });
 
   app.get('/upstreams', (_req, res) => {
     res.json(list());
@@ -36,8 +37,9 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
   app.post('/upstreams', (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(res, 'body: expected a JSON object like {"url":"http://host:port"}');
-    const { url, name, enabled, ...rest } = body as Record<string, unknown>;
-    const problems = Object.keys(rest).map((k) => `${k}: unknown field (expected url, name, enabled)`);
+    const { url, name, enabled, group, weight, ...rest } = body as Record<string, unknown>;
+    const problems = Object.keys(rest).map((k) => `${k}: unknown field (expected url, name, enabled, group, weight)`);
+    problems.push(...groupWeightProblems(group, weight));
     const parsed = parseUpstreamUrl(url);
     if ('problem' in parsed) problems.push(`url: ${url === undefined ? 'missing' : parsed.problem}`);
     if (name !== undefined && (typeof name !== 'string' || name === '')) problems.push('name: expected a non-empty string');
@@ -46,8 +48,48 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
     const finalName = typeof name === 'string' ? name : parsed.name;
     const clash = lb.pool.all().find((u) => u.name === finalName || u.url === parsed.url);
     if (clash) return res.status(409).json({ error: `upstream already exists: ${clash.name} (${clash.url})`, code: 'LB_ADMIN_DUPLICATE' });
-    const u = lb.addUpstream({ url: parsed.url, name: finalName }, enabled !== false);
+    const u = lb.addUpstream(
+      { url: parsed.url, name: finalName, ...(typeof group === 'string' ? { group } : {}), ...(typeof weight === 'number' ? { weight } : {}) },
+      enabled !== false,
+    );
     res.status(201).json(u.snapshot());
+  });
+
+  app.patch('/upstreams/:name', (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const { group, weight, ...rest } = body;
+    const problems = [...Object.keys(rest).map((k) => `${k}: unknown field (expected group, weight)`), ...groupWeightProblems(group, weight)];
+    if (problems.length > 0) return bad(res, problems.join('; '));
+    const u = find(req, res);
+    if (!u) return;
+    lb.pool.update(u, { group: group as string | undefined, weight: weight as number | undefined });
+    res.json(u.snapshot());
+  });
+
+  app.get('/split', (_req, res) => {
+    res.json({ groups: lb.pool.split ?? null });
+  });
+
+  // One call switches all traffic: blue/green's atomic swap, each canary step.
+  app.put('/split', (req, res) => {
+    const groups = (req.body as { groups?: unknown } | undefined)?.groups;
+    const problems = TrafficSplit.problems(groups);
+    if (problems.length > 0) return bad(res, problems.join('; '));
+    lb.setSplit(groups as SplitEntry[]);
+    res.json({ groups: lb.pool.split });
+  });
+
+  app.delete('/split', (_req, res) => {
+    lb.setSplit(undefined);
+    res.json({ groups: null });
+  });
+
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type('text/plain; version=0.0.4').send(await lb.metrics.text());
+    } catch (err) {
+      next(err);
+    }
   });
 
   app.post('/upstreams/:name/drain', async (req, res, next) => {
@@ -99,6 +141,15 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
     res.status(status).json({ error: status === 500 ? 'internal error' : err.message, code: status === 500 ? 'LB_ADMIN_INTERNAL' : 'LB_ADMIN_BAD_REQUEST' });
   });
   return app;
+}
+
+function groupWeightProblems(group: unknown, weight: unknown): string[] {
+  const problems: string[] = [];
+  if (group !== undefined && (typeof group !== 'string' || group === '' || group.length > 64)) problems.push('group: expected a non-empty string');
+  if (weight !== undefined && (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > 1_000_000)) {
+    problems.push('weight: expected an integer from 0 to 1000000');
+  }
+  return problems;
 }
 
 function auth(token: string | undefined) {

@@ -19,6 +19,15 @@ export interface LbConfig {
     /** From env LB_ADMIN_TOKEN, never from the file; undefined means every admin request is refused. */
     readonly token?: string;
   };
+  /** Which request headers/cookies steer a request when a traffic split is active. */
+  readonly routing: {
+    /** A user key here keeps the same user on the same group (sticky canary, A/B tests). */
+    readonly userKeyHeader: string;
+    readonly userKeyCookie: string;
+    /** A group name here forces that group (e.g. "x-route-group: canary"). */
+    readonly forceGroupHeader: string;
+    readonly forceGroupCookie: string;
+  };
   readonly proxy: {
     /** A new TCP connection to an upstream must open within this time, or the request goes elsewhere. */
     readonly connectTimeoutMs: number;
@@ -34,6 +43,10 @@ export interface LbConfig {
 export interface UpstreamConfig {
   readonly url: string;
   readonly name: string;
+  /** Traffic-split group (blue/green, baseline/canary); the deployer uses the version. */
+  readonly group?: string;
+  /** Relative share within its group (smooth weighted round-robin); 0 = no traffic. */
+  readonly weight?: number;
 }
 
 /** Every default in one place. */
@@ -45,5 +58,6 @@ export const DEFAULT_CONFIG: LbConfig = {
   ],
   healthCheck: { path: '/ping', intervalMs: 1000, timeoutMs: 500, fall: 3, rise: 1 },
   admin: { enabled: true, host: '127.0.0.1', port: 8090 },
+  routing: { userKeyHeader: 'x-user-id', userKeyCookie: 'user_id', forceGroupHeader: 'x-route-group', forceGroupCookie: 'route_group' },
   proxy: { connectTimeoutMs: 1000, upstreamTimeoutMs: 30_000, idleSocketMs: 4000, retryBodyLimitBytes: 1024 * 1024 },
 };

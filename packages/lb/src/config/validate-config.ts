@@ -7,12 +7,13 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** The keys each section accepts; anything else is reported as unknown (a typo would otherwise be ignored). */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['listen', 'upstreams', 'healthCheck', 'admin', 'proxy'],
+  '': ['listen', 'upstreams', 'healthCheck', 'admin', 'routing', 'proxy'],
+  routing: ['userKeyHeader', 'userKeyCookie', 'forceGroupHeader', 'forceGroupCookie'],
   admin: ['enabled', 'host', 'port'],
   listen: ['host', 'port'],
   healthCheck: ['path', 'intervalMs', 'timeoutMs', 'fall', 'rise'],
   proxy: ['connectTimeoutMs', 'upstreamTimeoutMs', 'idleSocketMs', 'retryBodyLimitBytes'],
-  upstream: ['url', 'name'],
+  upstream: ['url', 'name', 'group', 'weight'],
 };
 
 /**
@@ -63,6 +64,8 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
   const hc = section('healthCheck');
   const px = section('proxy');
   const ad = section('admin');
+  const rt = section('routing');
+  const lower = (v: string) => v.toLowerCase();
   if (ad.enabled !== undefined && typeof ad.enabled !== 'boolean') problems.push(`admin.enabled: expected true or false, got ${show(ad.enabled)}`);
   const token = typeof adminToken === 'string' && adminToken !== '' ? adminToken : undefined;
   const config: LbConfig = {
@@ -80,6 +83,12 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
       host: str(ad, 'admin', 'host', d.admin.host),
       port: int(ad, 'admin', 'port', d.admin.port, 0, 65535),
       ...(token ? { token } : {}),
+    },
+    routing: {
+      userKeyHeader: lower(str(rt, 'routing', 'userKeyHeader', d.routing.userKeyHeader)),
+      userKeyCookie: str(rt, 'routing', 'userKeyCookie', d.routing.userKeyCookie),
+      forceGroupHeader: lower(str(rt, 'routing', 'forceGroupHeader', d.routing.forceGroupHeader)),
+      forceGroupCookie: str(rt, 'routing', 'forceGroupCookie', d.routing.forceGroupCookie),
     },
     proxy: {
       connectTimeoutMs: int(px, 'proxy', 'connectTimeoutMs', d.proxy.connectTimeoutMs, 1, 600_000),
@@ -132,6 +141,10 @@ function upstreams(raw: unknown, problems: string[]): UpstreamConfig[] | undefin
       problems.push(`${path}.name: expected a non-empty string, got ${show(obj.name)}`);
     }
     const name = typeof obj.name === 'string' && obj.name !== '' ? obj.name : parsed.name;
+    if (obj.group !== undefined && (typeof obj.group !== 'string' || obj.group === '')) problems.push(`${path}.group: expected a non-empty string, got ${show(obj.group)}`);
+    if (obj.weight !== undefined && (typeof obj.weight !== 'number' || !Number.isInteger(obj.weight) || obj.weight < 0 || obj.weight > 1_000_000)) {
+      problems.push(`${path}.weight: expected an integer from 0 to 1000000, got ${show(obj.weight)}`);
+    }
     const dup = seen.get(parsed.url) ?? seen.get(`name:${name}`);
     if (dup !== undefined) {
       problems.push(`${path}.url: duplicate of upstreams[${dup}] (${parsed.url})`);
@@ -139,7 +152,12 @@ function upstreams(raw: unknown, problems: string[]): UpstreamConfig[] | undefin
     }
     seen.set(parsed.url, i);
     seen.set(`name:${name}`, i);
-    result.push({ url: parsed.url, name });
+    result.push({
+      url: parsed.url,
+      name,
+      ...(typeof obj.group === 'string' && obj.group ? { group: obj.group } : {}),
+      ...(typeof obj.weight === 'number' ? { weight: obj.weight } : {}),
+    });
   });
   return result;
 }

@@ -1,17 +1,26 @@
 import type http from 'node:http';
-import { RoundRobin } from '../balancing/round-robin';
+import { SmoothWeightedRoundRobin } from '../balancing/smooth-weighted-round-robin';
+import { type SplitEntry, TrafficSplit } from '../balancing/traffic-split';
 import type { LbConfig, UpstreamConfig } from '../config/lb-config';
 import { Upstream, type Transition } from './upstream';
 
+/** What a request says about where it wants to go (read only while a split is active). */
+export interface RouteHints {
+  forceGroup?: string;
+  userKey?: string;
+}
+
 /**
- * The set of upstreams and the list of those in rotation, rebuilt whenever a state changes so the
- * request path only reads a ready array.
+ * The set of upstreams and the lists of those in rotation (all, and by group), rebuilt whenever
+ * a state changes so the request path only reads ready arrays.
  */
 export class UpstreamPool {
   private readonly upstreams = new Map<string, Upstream>();
   private rotation: Upstream[] = [];
-  private readonly policy = new RoundRobin<Upstream>();
+  private byGroup = new Map<string, Upstream[]>();
+  private readonly policy = new SmoothWeightedRoundRobin<Upstream>((u) => u.weight);
   private readonly agentOptions: http.AgentOptions;
+  private _split?: TrafficSplit;
 
   constructor(
     private readonly config: LbConfig,
@@ -40,6 +49,13 @@ export class UpstreamPool {
     return true;
   }
 
+  /** Changes an upstream's group or weight; the lists are rebuilt at once. */
+  update(u: Upstream, change: { group?: string; weight?: number }): void {
+    if (change.group !== undefined) u.group = change.group;
+    if (change.weight !== undefined) u.weight = change.weight;
+    this.rebuild();
+  }
+
   get(name: string): Upstream | undefined {
     return this.upstreams.get(name);
   }
@@ -52,12 +68,26 @@ export class UpstreamPool {
     return this.rotation;
   }
 
+  get split(): readonly SplitEntry[] | undefined {
+    return this._split?.entries;
+  }
+
+  /** Sets (or with undefined, clears) the traffic split between groups: one atomic change. */
+  setSplit(entries: readonly SplitEntry[] | undefined): void {
+    this._split = entries ? new TrafficSplit(entries) : undefined;
+  }
+
+  /** True when requests must be read for route hints (a split is active). */
+  get wantsHints(): boolean {
+    return this._split !== undefined;
+  }
+
   /**
-   * Chooses the next upstream in rotation and counts the request as in flight in the same
-   * synchronous step, so a request can never land on an upstream that has just begun draining.
+   * Chooses the next upstream and counts the request as in flight in the same synchronous step,
+   * so a request can never land on an upstream that has just begun draining.
    */
-  acquire(skip?: ReadonlySet<Upstream>): Upstream | undefined {
-    const u = this.policy.next(this.rotation, skip);
+  acquire(skip?: ReadonlySet<Upstream>, hints?: RouteHints): Upstream | undefined {
+    const u = this._split ? this.pickWithSplit(this._split, skip, hints) : this.policy.next(this.rotation, skip);
     if (u) {
       u.inFlight++;
       u.requests++;
@@ -69,8 +99,33 @@ export class UpstreamPool {
     u.inFlight--;
   }
 
+  private pickWithSplit(split: TrafficSplit, skip: ReadonlySet<Upstream> | undefined, hints: RouteHints | undefined): Upstream | undefined {
+    const inGroup = (g: string | undefined) => (g === undefined ? undefined : this.policy.next(this.byGroup.get(g) ?? [], skip));
+    const available = (g: string) => (this.byGroup.get(g) ?? []).some((u) => u.weight > 0 && !skip?.has(u));
+    const preferred = hints?.forceGroup && this.byGroup.has(hints.forceGroup)
+      ? hints.forceGroup
+      : hints?.userKey
+        ? split.groupForKey(hints.userKey)
+        : split.nextGroup(available);
+    // The preferred group first; if it has nothing left, any group with a share, then anything in
+    // rotation: availability wins over the split when a whole group is down.
+    return (
+      inGroup(preferred) ??
+      inGroup(split.nextGroup(available)) ??
+      this.policy.next(this.rotation, skip)
+    );
+  }
+
   private rebuild(): void {
     this.rotation = this.all().filter((u) => u.inRotation);
+    const byGroup = new Map<string, Upstream[]>();
+    for (const u of this.rotation) {
+      const list = byGroup.get(u.group);
+      if (list) list.push(u);
+      else byGroup.set(u.group, [u]);
+    }
+    this.byGroup = byGroup;
+    this.policy.retain(this.all());
   }
 
   destroy(): void {

@@ -38,6 +38,8 @@ export class Upstream {
   /** Each upstream has its own keep-alive pool, so one that dies can have its sockets evicted alone. */
   readonly agent: http.Agent;
   health: Health = 'unhealthy';
+  group: string;
+  weight: number;
   admin: AdminState = 'active';
   inFlight = 0;
   requests = 0;
@@ -57,6 +59,8 @@ export class Upstream {
     this.url = config.url;
     this.name = config.name;
     this.target = new URL(config.url);
+    this.group = config.group ?? 'default';
+    this.weight = config.weight ?? 1;
     this.agent = new http.Agent({ keepAlive: true, ...agentOptions });
   }
 
@@ -128,6 +132,8 @@ export class Upstream {
       state: this.state,
       health: this.health,
       admin: this.admin,
+      group: this.group,
+      weight: this.weight,
       inFlight: this.inFlight,
       requests: this.requests,
       failures: this.failures,

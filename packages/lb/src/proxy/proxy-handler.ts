@@ -2,8 +2,10 @@ import type http from 'node:http';
 import httpProxy from 'http-proxy';
 import type { LbConfig } from '../config/lb-config';
 import type { Logger } from '../logger';
+import type { LbMetrics } from '../metrics/lb-metrics';
 import type { PendingRequest, Upstream } from '../pool/upstream';
-import type { UpstreamPool } from '../pool/upstream-pool';
+import type { RouteHints, UpstreamPool } from '../pool/upstream-pool';
+import { readCookie } from './read-cookie';
 import { classifyProxyError, isIdempotent, type ProxyFailure } from './classify-proxy-error';
 import { readRequestBody, type RequestBody } from './request-body';
 
@@ -13,6 +15,10 @@ type Req = http.IncomingMessage & { [kCtx]?: ProxyRequest };
 /** One client request across its attempts (at most one per upstream). */
 class ProxyRequest implements PendingRequest {
   upstream?: Upstream;
+  /** The last upstream tried, for attributing a failure once every attempt is released. */
+  lastTried?: Upstream;
+  hints?: RouteHints;
+  readonly startedAt = performance.now();
   readonly tried = new Set<Upstream>();
   proxyReq?: http.ClientRequest;
   body?: RequestBody;
@@ -63,7 +69,9 @@ export class ProxyHandler {
   constructor(
     private readonly pool: UpstreamPool,
     private readonly options: LbConfig['proxy'],
+    private readonly routing: LbConfig['routing'],
     private readonly log: Logger,
+    private readonly metrics?: LbMetrics,
   ) {
     this.proxy = httpProxy.createProxyServer({ ws: false, xfwd: false, changeOrigin: false });
     this.proxy.on('proxyReq', (proxyReq, req) => this.onProxyReq(proxyReq, req as Req));
@@ -77,8 +85,9 @@ export class ProxyHandler {
   readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const ctx = new ProxyRequest(req as Req, res);
     (req as Req)[kCtx] = ctx;
-    res.once('close', () => this.release(ctx));
+    res.once('close', () => this.finish(ctx));
     addForwardedHeaders(req);
+    if (this.pool.wantsHints) ctx.hints = this.hints(req);
     if (this.options.retryBodyLimitBytes === 0) {
       this.dispatch(ctx);
       return;
@@ -93,12 +102,12 @@ export class ProxyHandler {
   };
 
   private dispatch(ctx: ProxyRequest): void {
-    const upstream = this.pool.acquire(ctx.tried);
+    const upstream = this.pool.acquire(ctx.tried, ctx.hints);
     if (!upstream) {
       if (ctx.lastFailure) return this.fail(ctx, ctx.lastFailure.status, ctx.lastFailure.code, 'every upstream tried failed');
       return this.fail(ctx, 503, 'LB_NO_UPSTREAM', 'no healthy upstream in rotation');
     }
-    ctx.upstream = upstream;
+    ctx.upstream = ctx.lastTried = upstream;
     ctx.tried.add(upstream);
     upstream.pending.add(ctx);
     const buffer = ctx.body?.stream();
@@ -164,6 +173,7 @@ export class ProxyHandler {
     if (safe && (ctx.body === undefined || ctx.body.replayable)) {
       this.log.info('retrying on next upstream', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
       upstream.retries++;
+      this.metrics?.retry(upstream);
       this.release(ctx);
       ctx.resetAttempt();
       this.dispatch(ctx);
@@ -171,6 +181,26 @@ export class ProxyHandler {
     }
     this.log.warn('proxy error', { upstream: upstream.name, status: failure.status, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
     this.fail(ctx, failure.status, failure.code, `upstream ${upstream.name} failed: ${err.code ?? err.message}`);
+  }
+
+  /** The response is done (or the client left): record it and free the upstream. */
+  private finish(ctx: ProxyRequest): void {
+    const { res } = ctx;
+    this.metrics?.record(ctx.upstream ?? (ctx.lastFailure ? ctx.lastTried : undefined), res.statusCode, res.writableFinished, (performance.now() - ctx.startedAt) / 1000);
+    this.release(ctx);
+  }
+
+  private hints(req: http.IncomingMessage): RouteHints {
+    const r = this.routing;
+    const h = req.headers;
+    const header = (name: string) => {
+      const v = h[name];
+      return typeof v === 'string' && v !== '' ? v : undefined;
+    };
+    return {
+      forceGroup: header(r.forceGroupHeader) ?? readCookie(h.cookie, r.forceGroupCookie),
+      userKey: header(r.userKeyHeader) ?? readCookie(h.cookie, r.userKeyCookie),
+    };
   }
 
   private release(ctx: ProxyRequest): void {
