@@ -12,7 +12,13 @@ export type StepName =
   | 'start-beside'
   | 'remove-beside'
   | 'pause'
-  | 'rollback';
+  | 'rollback'
+  | 'label'
+  | 'switch'
+  | 'keep-blue'
+  | 'canary-step'
+  | 'promote'
+  | 'cleanup';
 
 export interface StepRecord {
   slot: string;
@@ -35,6 +41,10 @@ export interface DeployReport {
   steps: StepRecord[];
   slots: { slot: string; from: string; to: string; result: SlotResult; ms: number }[];
   error?: { code: string; message: string };
+  /** Blue/green: when all traffic moved to green (ms since the epoch, after the balancer confirmed). */
+  switchedAt?: number;
+  /** Canary: each step's share and the analysis of the balancer's numbers. */
+  canarySteps?: { percent: number; startedAt: number; endedAt: number; verdict: string; reason: string; canary: unknown; baseline: unknown }[];
   /** The instances after the deploy, as the runtime reports them. */
   final: Instance[];
 }

@@ -8,7 +8,9 @@ export class DeployError extends Error {
       | 'DEPLOY_ERR_HEALTH_TIMEOUT'
       | 'DEPLOY_ERR_RUNTIME'
       | 'DEPLOY_ERR_ROLLBACK_FAILED'
-      | 'DEPLOY_ERR_PRECONDITION',
+      | 'DEPLOY_ERR_PRECONDITION'
+      | 'DEPLOY_ERR_ROLLED_BACK'
+      | 'DEPLOY_ERR_CANARY_FAILED',
     message: string,
     options?: { cause?: unknown },
   ) {

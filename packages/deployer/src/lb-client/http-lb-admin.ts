@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance, AxiosError } from 'axios';
 import { DeployError } from './deploy-error';
-import type { DrainResult, LbAdmin, UpstreamStatus } from './lb-admin';
+import type { DrainResult, LbAdmin, SplitEntry, UpstreamStatus } from './lb-admin';
 
 /** LbAdmin over the balancer's admin HTTP API (bearer token). */
 export class HttpLbAdmin implements LbAdmin {
@@ -32,8 +32,25 @@ export class HttpLbAdmin implements LbAdmin {
     }
   }
 
-  add(upstream: { url: string; name: string; enabled: boolean }): Promise<UpstreamStatus> {
+  add(upstream: { url: string; name: string; enabled: boolean; group?: string }): Promise<UpstreamStatus> {
     return this.call('post', '/upstreams', upstream);
+  }
+
+  patch(name: string, change: { group?: string; weight?: number }): Promise<UpstreamStatus> {
+    return this.call('patch', `/upstreams/${encodeURIComponent(name)}`, change);
+  }
+
+  async setSplit(groups: SplitEntry[] | null): Promise<void> {
+    if (groups) await this.call('put', '/split', { groups });
+    else await this.call('delete', '/split');
+  }
+
+  async getSplit(): Promise<SplitEntry[] | null> {
+    return (await this.call<{ groups: SplitEntry[] | null }>('get', '/split')).groups;
+  }
+
+  metrics(): Promise<string> {
+    return this.call<string>('get', '/metrics');
   }
 
   drain(name: string, waitMs: number): Promise<DrainResult> {
@@ -48,7 +65,7 @@ export class HttpLbAdmin implements LbAdmin {
     return this.call('delete', `/upstreams/${encodeURIComponent(name)}?waitMs=${waitMs}`);
   }
 
-  private async call<T>(method: 'get' | 'post' | 'delete', path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, body?: unknown): Promise<T> {
     try {
       const r = await this.http.request<T>({ method, url: path, data: body });
       return r.data;

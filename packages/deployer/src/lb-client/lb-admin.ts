@@ -8,6 +8,13 @@ export interface UpstreamStatus {
   requests: number;
   failures: number;
   lastCheck?: string;
+  group: string;
+  weight: number;
+}
+
+export interface SplitEntry {
+  group: string;
+  weight: number;
 }
 
 export interface DrainResult {
@@ -20,7 +27,14 @@ export interface DrainResult {
 export interface LbAdmin {
   list(): Promise<UpstreamStatus[]>;
   get(name: string): Promise<UpstreamStatus | undefined>;
-  add(upstream: { url: string; name: string; enabled: boolean }): Promise<UpstreamStatus>;
+  add(upstream: { url: string; name: string; enabled: boolean; group?: string }): Promise<UpstreamStatus>;
+  /** Changes an upstream's group (and/or weight). */
+  patch(name: string, change: { group?: string; weight?: number }): Promise<UpstreamStatus>;
+  /** Sets the traffic split in one atomic call; null clears it. */
+  setSplit(groups: SplitEntry[] | null): Promise<void>;
+  getSplit(): Promise<SplitEntry[] | null>;
+  /** The balancer's Prometheus metrics, as text. */
+  metrics(): Promise<string>;
   drain(name: string, waitMs: number): Promise<DrainResult>;
   enable(name: string): Promise<UpstreamStatus>;
   remove(name: string, waitMs: number): Promise<DrainResult>;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { CommandRunner } from './command-runner';
 import { setEnvVar } from './env-file';
-import type { Instance, Runtime } from './runtime';
+import type { BesideRole, Instance, Runtime } from './runtime';
 
 export interface ComposeRuntimeOptions {
   /** Compose project name (testcontainers picks random ones, so it is always explicit here). */
@@ -91,22 +91,25 @@ export class ComposeRuntime implements Runtime {
   }
 
   /** A plain container of the same image on the project's network, beside the service (surge). */
-  async startBeside(slot: string, version: string, env: Record<string, string> = {}): Promise<Instance> {
+  async startBeside(slot: string, version: string, env: Record<string, string> = {}, role: BesideRole = 'surge'): Promise<Instance> {
     const id = await this.containerId(slot);
     if (!id) throw new Error(`${slot} is not running`);
     const [network] = (await this.run('docker', ['inspect', '--format', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', id])).trim().split(' ');
     const image = (await this.run('docker', ['inspect', '--format', '{{.Config.Image}}', id])).trim().replace(/:[^:/]+$/, `:${version}`);
     const base = await this.inspectEnv(id);
-    const name = `${this.o.project}-${slot}-surge`;
-    const args = ['run', '-d', '--init', '--name', name, '--network', network, '--network-alias', `${slot}-surge`];
-    const vars = { PORT: base.PORT ?? '8081', APP_VERSION: version, INSTANCE_NAME: `${slot}-surge`, ...env };
+    const host = `${slot}-${role}`;
+    const name = `${this.o.project}-${host}`;
+    // Labelled so that the project's own clean-up can find it.
+    const args = ['run', '-d', '--init', '--name', name, '--network', network, '--network-alias', host, '--label', `zdl.project=${this.o.project}`];
+    const vars = { PORT: base.PORT ?? '8081', APP_VERSION: version, INSTANCE_NAME: host, ...env };
     for (const [k, v] of Object.entries(vars)) args.push('-e', `${k}=${v}`);
+    await this.run('docker', ['rm', '-f', name]).catch(() => undefined);
     await this.run('docker', [...args, image]);
-    return { slot, name: `${slot}-surge:${vars.PORT}`, url: `http://${slot}-surge:${vars.PORT}`, version };
+    return { slot, name: `${host}:${vars.PORT}`, url: `http://${host}:${vars.PORT}`, version };
   }
 
   async removeBeside(instance: Instance): Promise<void> {
-    const name = `${this.o.project}-${instance.slot}-surge`;
+    const name = `${this.o.project}-${instance.name.split(':')[0]}`;
     await this.run('docker', ['stop', '-t', String(this.o.stopTimeoutS ?? 15), name]).catch(() => undefined);
     await this.run('docker', ['rm', '-f', name]).catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Instance, Runtime } from './runtime';
+import type { BesideRole, Instance, Runtime } from './runtime';
 import { CLIENT_MAIN, freePort, startNodeProcess, stopProcess, waitForPort } from './local-process';
 import type { LocalProc, LocalStateFile } from './local-state';
 
@@ -41,9 +41,9 @@ export class LocalRuntime implements Runtime {
     return this.toInstance(proc);
   }
 
-  async startBeside(slot: string, version: string, env: Record<string, string> = {}): Promise<Instance> {
+  async startBeside(slot: string, version: string, env: Record<string, string> = {}, role: BesideRole = 'surge'): Promise<Instance> {
     const port = await freePort();
-    const proc = await this.spawn(slot, port, version, `${slot}-surge`, env);
+    const proc = await this.spawn(slot, port, version, `${slot}-${role}`, env);
     this.state.update((s) => (s.beside[nameOf(port)] = proc));
     return this.toInstance(proc);
   }

@@ -1,3 +1,5 @@
+export type BesideRole = 'surge' | 'green' | 'canary';
+
 /** One running instance of the service, as the balancer knows it. */
 export interface Instance {
   /** The stable place it fills: a compose service (client-1) or a local slot. */
@@ -26,8 +28,11 @@ export interface Runtime {
    * instance only (lab knobs such as FAIL_RATE for a deliberately broken version).
    */
   start(slot: string, version: string, env?: Record<string, string>): Promise<Instance>;
-  /** Starts `version` beside the slot's instance (surge); it has its own name and URL. */
-  startBeside(slot: string, version: string, env?: Record<string, string>): Promise<Instance>;
+  /**
+   * Starts `version` beside the slot's instance (a surge helper, a green or a canary instance);
+   * it has its own name and URL, derived from the slot and the role.
+   */
+  startBeside(slot: string, version: string, env?: Record<string, string>, role?: BesideRole): Promise<Instance>;
   /** Stops and removes an instance started with startBeside. */
   removeBeside(instance: Instance): Promise<void>;
 }

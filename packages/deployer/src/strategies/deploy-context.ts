@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { Reporter, StepName, StepRecord } from '../deploy-report';
+import type { DeployReport, Reporter, StepName, StepRecord } from '../deploy-report';
 import { DeployError } from '../lb-client/deploy-error';
 import type { LbAdmin } from '../lb-client/lb-admin';
 import type { Instance, Runtime } from '../runtime/runtime';
@@ -32,6 +32,7 @@ export const DEFAULT_DEPLOY_OPTIONS: Omit<DeployOptions, 'version'> = {
 /** What a strategy works with; every side effect is in here, injected. */
 export class DeployContext {
   readonly steps: StepRecord[] = [];
+  private began = 0;
 
   constructor(
     readonly lb: LbAdmin,
@@ -75,8 +76,10 @@ export class DeployContext {
   }
 
   /** Registers an instance without traffic, waits for the balancer to see it healthy, then enables it. */
-  async bringIn(slot: string, inst: Instance, healthTimeoutMs: number): Promise<void> {
-    await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false }), () => inst.url);
+  async bringIn(slot: string, inst: Instance, healthTimeoutMs: number, group?: string): Promise<void> {
+    await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false, ...(group ? { group } : {}) }), () =>
+      group ? `${inst.url} in group ${group}` : inst.url,
+    );
     await this.step(slot, 'health', () => this.waitHealthy(inst.name, healthTimeoutMs));
     await this.step(slot, 'enable', () => this.lb.enable(inst.name));
   }
@@ -87,6 +90,54 @@ export class DeployContext {
       r.drained ? `drained after ${r.waitedMs} ms` : `drain timed out with ${r.inFlight} in flight`,
     );
     await this.step(slot, 'deregister', () => this.lb.remove(inst.name, 0));
+  }
+
+  /** Starts a report; strategies fill in slots, `ok` and `error`, and finishReport() closes it. */
+  startReport(strategy: string, version: string): DeployReport {
+    this.began = this.clock.now();
+    return {
+      strategy,
+      runtime: this.runtime.kind,
+      version,
+      ok: false,
+      startedAt: new Date().toISOString(),
+      durationMs: 0,
+      steps: this.steps,
+      slots: [],
+      final: [],
+    };
+  }
+
+  async finishReport(report: DeployReport, err?: unknown): Promise<DeployReport> {
+    if (err !== undefined) {
+      const e = err instanceof DeployError ? err : new DeployError('DEPLOY_ERR_RUNTIME', (err as Error).message, { cause: err });
+      report.error = { code: e.code, message: e.message };
+      report.ok = false;
+    }
+    report.durationMs = this.clock.now() - this.began;
+    report.final = await this.runtime.list().catch(() => []);
+    return report;
+  }
+
+  /** Every instance must be known to the balancer before anything changes. */
+  async checkRegistered(instances: Instance[]): Promise<void> {
+    if (instances.length === 0) throw new DeployError('DEPLOY_ERR_PRECONDITION', 'the runtime reports no running instance to replace');
+    const known = new Set((await this.lb.list()).map((u) => u.name));
+    const missing = instances.filter((i) => !known.has(i.name));
+    if (missing.length > 0) {
+      throw new DeployError(
+        'DEPLOY_ERR_PRECONDITION',
+        `the balancer does not know ${missing.map((m) => m.name).join(', ')} (it knows ${[...known].join(', ') || 'nothing'}); is it the balancer of this lab?`,
+      );
+    }
+  }
+
+  /** Back to one pool: no traffic split, and every slot in the default group. */
+  async unlabel(slots: Instance[]): Promise<void> {
+    await this.lb.setSplit(null);
+    for (const s of slots) {
+      if (await this.lb.get(s.name)) await this.lb.patch(s.name, { group: 'default' });
+    }
   }
 
   /** Removes a failed new instance from the balancer and the runtime, ignoring what is already gone. */

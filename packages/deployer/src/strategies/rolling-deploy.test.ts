@@ -33,7 +33,7 @@ describe('rolling deploy (fake runtime, fake clock)', () => {
     const report = await rollingDeploy(ctx, { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2', surge: true });
     expect(report.ok).toBe(true);
     expect(lb.minInRotation).toBe(2);
-    expect(runtime.log.slice(0, 4)).toEqual(['prepare v2', 'start-beside c1@v2', 'stop c1@v1', 'start c1@v2']);
+    expect(runtime.log.slice(0, 4)).toEqual(['prepare v2', 'start-beside c1@v2 as surge', 'stop c1@v1', 'start c1@v2']);
     expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
     expect([...runtime.procs.keys()].filter((k) => k.endsWith('-surge'))).toEqual([]);
   });
@@ -80,7 +80,7 @@ describe('rolling deploy (fake runtime, fake clock)', () => {
     runtime.broken.add('bad');
     const report = await rollingDeploy(ctx, { ...DEFAULT_DEPLOY_OPTIONS, version: 'bad', surge: true, healthTimeoutMs: 1000 });
     expect(report.ok).toBe(false);
-    expect(runtime.log).toEqual(['prepare bad', 'start-beside c1@bad', 'remove-beside c1-surge']);
+    expect(runtime.log).toEqual(['prepare bad', 'start-beside c1@bad as surge', 'remove-beside c1-surge']);
     expect(lb.inRotation().sort()).toEqual(['c1', 'c2']);
   });
 });

@@ -16,23 +16,10 @@ import type { DeployContext, DeployOptions } from './deploy-context';
  * what failed; the report says what state every slot is in.
  */
 export async function rollingDeploy(ctx: DeployContext, options: DeployOptions): Promise<DeployReport> {
-  const began = ctx.clock.now();
-  const startedAt = new Date().toISOString();
-  const report: DeployReport = {
-    strategy: 'rolling',
-    runtime: ctx.runtime.kind,
-    version: options.version,
-    ok: false,
-    startedAt,
-    durationMs: 0,
-    steps: ctx.steps,
-    slots: [],
-    final: [],
-  };
+  const report = ctx.startReport('rolling', options.version);
   try {
     const instances = await ctx.runtime.list();
-    if (instances.length === 0) throw new DeployError('DEPLOY_ERR_PRECONDITION', 'the runtime reports no running instance to replace');
-    await checkRegistered(ctx, instances);
+    await ctx.checkRegistered(instances);
     report.slots = instances.map((i) => ({ slot: i.slot, from: i.version, to: options.version, result: 'untouched' as SlotResult, ms: 0 }));
     await ctx.step('*', 'prepare', () => ctx.runtime.prepare(options.version), () => `version ${options.version}`);
 
@@ -44,25 +31,9 @@ export async function rollingDeploy(ctx: DeployContext, options: DeployOptions):
       if (failed) throw failed.reason;
     }
     report.ok = true;
+    return await ctx.finishReport(report);
   } catch (err) {
-    const e = err instanceof DeployError ? err : new DeployError('DEPLOY_ERR_RUNTIME', (err as Error).message, { cause: err });
-    report.error = { code: e.code, message: e.message };
-  } finally {
-    report.durationMs = ctx.clock.now() - began;
-    report.final = await ctx.runtime.list().catch(() => []);
-  }
-  return report;
-}
-
-/** Every instance must be known to the balancer before anything changes. */
-async function checkRegistered(ctx: DeployContext, instances: Instance[]): Promise<void> {
-  const known = new Set((await ctx.lb.list()).map((u) => u.name));
-  const missing = instances.filter((i) => !known.has(i.name));
-  if (missing.length > 0) {
-    throw new DeployError(
-      'DEPLOY_ERR_PRECONDITION',
-      `the balancer does not know ${missing.map((m) => m.name).join(', ')} (it knows ${[...known].join(', ') || 'nothing'}); is it the balancer of this lab?`,
-    );
+    return ctx.finishReport(report, err);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import type { DrainResult, LbAdmin, UpstreamStatus } from '../lb-client/lb-admin';
+import type { DrainResult, LbAdmin, SplitEntry, UpstreamStatus } from '../lb-client/lb-admin';
 import type { Instance, Runtime } from '../runtime/runtime';
 
 /** A clock that moves only when something sleeps. */
@@ -34,13 +34,13 @@ export class FakeRuntime implements Runtime {
     for (const slot of slots) this.procs.set(slot, { inst: this.instance(slot, version), startedAt: -10_000, running: true });
   }
 
-  private instance(slot: string, version: string, beside = false): Instance {
-    const name = beside ? `${slot}-surge` : slot;
+  private instance(slot: string, version: string, role?: string): Instance {
+    const name = role ? `${slot}-${role}` : slot;
     return { slot, name, url: `http://${name}:80`, version };
   }
 
   async list(): Promise<Instance[]> {
-    return [...this.procs.values()].filter((p) => p.running && !p.inst.name.endsWith('-surge')).map((p) => p.inst);
+    return [...this.procs.values()].filter((p) => p.running && p.inst.name === p.inst.slot).map((p) => p.inst);
   }
   async prepare(version: string): Promise<void> {
     this.log.push(`prepare ${version}`);
@@ -58,9 +58,9 @@ export class FakeRuntime implements Runtime {
     this.procs.set(slot, { inst, startedAt: this.clock.t, running: true });
     return inst;
   }
-  async startBeside(slot: string, version: string): Promise<Instance> {
-    this.log.push(`start-beside ${slot}@${version}`);
-    const inst = this.instance(slot, version, true);
+  async startBeside(slot: string, version: string, _env?: Record<string, string>, role = 'surge'): Promise<Instance> {
+    this.log.push(`start-beside ${slot}@${version} as ${role}`);
+    const inst = this.instance(slot, version, role);
     this.procs.set(inst.name, { inst, startedAt: this.clock.t, running: true });
     return inst;
   }
@@ -77,26 +77,32 @@ export class FakeRuntime implements Runtime {
 /** The balancer's admin API over the fake runtime; records every call and the capacity at each change. */
 export class FakeLb implements LbAdmin {
   readonly log: string[] = [];
-  readonly ups = new Map<string, { url: string; admin: 'active' | 'draining' | 'disabled' }>();
+  readonly ups = new Map<string, { url: string; admin: 'active' | 'draining' | 'disabled'; group: string }>();
+  split: SplitEntry[] | null = null;
+  /** Prometheus text the fake serves; tests script it per call. */
+  metricsText: () => string = () => '';
   /** Lowest number of upstreams in rotation seen after any change. */
   minInRotation = Infinity;
 
   constructor(private readonly runtime: FakeRuntime) {}
 
   register(inst: Instance): void {
-    this.ups.set(inst.name, { url: inst.url, admin: 'active' });
+    this.ups.set(inst.name, { url: inst.url, admin: 'active', group: 'default' });
   }
   inRotation(): string[] {
     return [...this.ups.entries()].filter(([n, u]) => u.admin === 'active' && this.runtime.healthy(n)).map(([n]) => n);
   }
+  /** The versions that would get traffic, after every change. */
+  readonly servingVersions: string[][] = [];
   private note(entry: string): void {
     this.log.push(entry);
     this.minInRotation = Math.min(this.minInRotation, this.inRotation().length);
+    this.servingVersions.push([...new Set(this.serving().map((n) => this.runtime.procs.get(n)?.inst.version ?? '?'))].sort());
   }
   private status(name: string): UpstreamStatus {
     const u = this.ups.get(name)!;
     const health = this.runtime.healthy(name) ? 'healthy' : 'unhealthy';
-    return { name, url: u.url, health, state: u.admin === 'active' ? health : u.admin, inFlight: 0, requests: 0, failures: 0 };
+    return { name, url: u.url, health, state: u.admin === 'active' ? health : u.admin, inFlight: 0, requests: 0, failures: 0, group: u.group, weight: 1 };
   }
   async list() {
     return [...this.ups.keys()].map((n) => this.status(n));
@@ -104,9 +110,28 @@ export class FakeLb implements LbAdmin {
   async get(name: string) {
     return this.ups.has(name) ? this.status(name) : undefined;
   }
-  async add(u: { url: string; name: string; enabled: boolean }) {
+  /** Upstreams that would get traffic now: in rotation and in a group with a share (or no split). */
+  serving(): string[] {
+    return this.inRotation().filter((n) => !this.split || (this.split.find((e) => e.group === this.ups.get(n)!.group)?.weight ?? 0) > 0);
+  }
+  async patch(name: string, change: { group?: string }) {
+    if (change.group) this.ups.get(name)!.group = change.group;
+    this.note(`patch ${name} group=${change.group}`);
+    return this.status(name);
+  }
+  async setSplit(groups: SplitEntry[] | null) {
+    this.split = groups;
+    this.note(`split ${groups ? groups.map((g) => `${g.group}:${g.weight}`).join(',') : 'none'}`);
+  }
+  async getSplit() {
+    return this.split;
+  }
+  async metrics() {
+    return this.metricsText();
+  }
+  async add(u: { url: string; name: string; enabled: boolean; group?: string }) {
     if (this.ups.has(u.name)) throw new Error(`duplicate ${u.name}`);
-    this.ups.set(u.name, { url: u.url, admin: u.enabled ? 'active' : 'disabled' });
+    this.ups.set(u.name, { url: u.url, admin: u.enabled ? 'active' : 'disabled', group: u.group ?? 'default' });
     this.note(`add ${u.name}`);
     return this.status(u.name);
   }
@@ -125,4 +150,29 @@ export class FakeLb implements LbAdmin {
     this.note(`remove ${name}`);
     return { drained: true, waitedMs: 0, inFlight: 0 };
   }
+}
+
+/** Simulated balancer metrics: each read adds 100 requests split by the current canary share. */
+export function trafficMetrics(lb: FakeLb, canaryFailRate: number): () => string {
+  let canaryOk = 0;
+  let canaryErr = 0;
+  let base = 0;
+  return () => {
+    const share = lb.split?.find((e) => e.group === 'canary')?.weight ?? 0;
+    const c = share;
+    const bad = Math.round(c * canaryFailRate);
+    canaryOk += c - bad;
+    canaryErr += bad;
+    base += 100 - c;
+    const total = canaryOk + canaryErr;
+    return [
+      `lb_requests_total{upstream="c",group="canary",status_class="2xx"} ${canaryOk}`,
+      `lb_requests_total{upstream="c",group="canary",status_class="5xx"} ${canaryErr}`,
+      `lb_requests_total{upstream="b",group="baseline",status_class="2xx"} ${base}`,
+      `lb_request_duration_seconds_bucket{le="0.005",upstream="c",group="canary"} ${total}`,
+      `lb_request_duration_seconds_bucket{le="+Inf",upstream="c",group="canary"} ${total}`,
+      `lb_request_duration_seconds_bucket{le="0.005",upstream="b",group="baseline"} ${base}`,
+      `lb_request_duration_seconds_bucket{le="+Inf",upstream="b",group="baseline"} ${base}`,
+    ].join('\n');
+  };
 }

@@ -1,0 +1,68 @@
+import autocannon from 'autocannon';
+import { runFixedRate, type FixedRateOptions, type FixedRateResult } from './fixed-rate';
+import { percentiles, type Percentiles } from './stats';
+
+/**
+ * Runs one load job in its own process (so the generator's event loop is not shared with the
+ * orchestrator) and sends the result back over IPC. Forked by load.ts.
+ */
+export type LoadJob =
+  | { kind: 'closed'; url: string; connections: number; durationMs: number; warmupMs: number }
+  | ({ kind: 'rate'; warmupMs: number } & FixedRateOptions);
+
+export interface ClosedResult {
+  connections: number;
+  durationMs: number;
+  requests: number;
+  ok: number;
+  errors: number;
+  non2xx: number;
+  rps: number;
+  latency: Percentiles;
+}
+
+export type LoadResult = ({ kind: 'closed' } & ClosedResult) | ({ kind: 'rate' } & FixedRateResult);
+
+async function closedLoop(url: string, connections: number, durationMs: number, record: boolean): Promise<ClosedResult> {
+  const lat: number[] = [];
+  const began = performance.now();
+  const r = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ url, connections, pipelining: 1, duration: durationMs / 1000, timeout: 10 }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
+    if (record) instance.on('response', (_c, status, _b, ms) => status < 300 && lat.push(ms));
+  });
+  const elapsed = performance.now() - began;
+  const ok = r['2xx'];
+  return {
+    connections,
+    durationMs: elapsed,
+    requests: r.requests.total,
+    ok,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    // Successful responses over the wall time of the run (autocannon's own figure averages 1-s samples).
+    rps: (ok / elapsed) * 1000,
+    latency: record ? percentiles(lat) : percentiles([]),
+  };
+}
+
+async function run(job: LoadJob): Promise<LoadResult> {
+  if (job.kind === 'closed') {
+    if (job.warmupMs > 0) await closedLoop(job.url, job.connections, job.warmupMs, false);
+    process.send?.({ phase: 'measure' });
+    return { kind: 'closed', ...(await closedLoop(job.url, job.connections, job.durationMs, true)) };
+  }
+  const { warmupMs, kind: _k, ...o } = job;
+  if (warmupMs > 0) await runFixedRate({ ...o, durationMs: warmupMs, windowMs: 0 });
+  process.send?.({ phase: 'measure' });
+  return { kind: 'rate', ...(await runFixedRate(o)) };
+}
+
+if (require.main === module) {
+  const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
+  run(job).then(
+    (r) => process.send!({ ok: true, result: r }, () => process.exit(0)),
+    (err: Error) => process.send!({ ok: false, error: err.message }, () => process.exit(1)),
+  );
+}

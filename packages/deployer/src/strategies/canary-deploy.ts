@@ -1,0 +1,132 @@
+import { analyzeCanary, type CanaryThresholds, type Verdict } from '../analysis/canary-analysis';
+import { groupStats, type GroupStats, windowStats } from '../analysis/group-stats';
+import type { DeployReport } from '../deploy-report';
+import { DeployError } from '../lb-client/deploy-error';
+import type { Instance } from '../runtime/runtime';
+import type { DeployContext, DeployOptions } from './deploy-context';
+
+export interface CanaryOptions extends DeployOptions {
+  /** Canary shares in percent, e.g. [10, 50, 100]. */
+  steps: number[];
+  /** Each step lasts at least this long... */
+  stepDurationMs: number;
+  /** ...and until the canary has answered this many requests (0: time only). */
+  stepRequests: number;
+  /** How often the balancer's numbers are read during a step (a bad canary is stopped early). */
+  analysisIntervalMs: number;
+  thresholds: CanaryThresholds;
+  /** How many canary instances run beside the baseline. */
+  canaryInstances: number;
+}
+
+export const CANARY = 'canary';
+export const BASELINE = 'baseline';
+/** The canary comes first on the bucket line, so growing its share only moves users toward it. */
+const split = (percent: number) => [
+  { group: CANARY, weight: percent },
+  { group: BASELINE, weight: 100 - percent },
+];
+
+/**
+ * Canary: a few instances of the new version beside the baseline, and a growing share of traffic
+ * (smooth weighted round-robin; sticky per user key). At each step the canary is judged against
+ * the baseline on the balancer's own metrics (error rate incl. failed connections, p99 latency),
+ * several times a step so a bad version is stopped early. Healthy through the last step → promote:
+ * the baseline slots move to the new version without dropping requests and the canary retires.
+ * Unhealthy → roll back automatically: canary share 0, canary drained and removed, non-zero exit
+ * naming the metric that failed.
+ */
+export async function canaryDeploy(ctx: DeployContext, o: CanaryOptions): Promise<DeployReport> {
+  const report = ctx.startReport('canary', o.version);
+  report.canarySteps = [];
+  const canaries: Instance[] = [];
+  let baseline: Instance[] = [];
+  try {
+    baseline = await ctx.runtime.list();
+    await ctx.checkRegistered(baseline);
+    report.slots = baseline.map((b) => ({ slot: b.slot, from: b.version, to: o.version, result: 'untouched', ms: 0 }));
+    await ctx.step('*', 'label', async () => {
+      for (const b of baseline) await ctx.lb.patch(b.name, { group: BASELINE });
+      await ctx.lb.setSplit(split(0));
+    });
+    await ctx.step('*', 'prepare', () => ctx.runtime.prepare(o.version), () => `version ${o.version}`);
+    try {
+      for (const b of baseline.slice(0, o.canaryInstances)) {
+        canaries.push(await ctx.step(b.slot, 'start-beside', () => ctx.runtime.startBeside(b.slot, o.version, o.env, 'canary'), (i) => i.name));
+      }
+      // Registered and enabled, but at 0% it only gets requests that force the canary group.
+      await Promise.all(canaries.map((c) => ctx.bringIn(c.slot, c, o.healthTimeoutMs, CANARY)));
+      let lastBaseline: GroupStats | undefined;
+      for (const percent of o.steps) {
+        const { verdict, baselineWindow } = await runStep(ctx, o, percent, report, lastBaseline);
+        if (baselineWindow.requests > 0) lastBaseline = baselineWindow;
+        if (verdict.verdict !== 'pass') {
+          throw new DeployError('DEPLOY_ERR_CANARY_FAILED', `canary failed at ${percent}%: ${verdict.reason}`);
+        }
+      }
+    } catch (err) {
+      ctx.reporter.message(`rolling back the canary: ${(err as Error).message}`);
+      await ctx.step('*', 'rollback', async () => {
+        await ctx.lb.setSplit(split(0));
+        await Promise.all(canaries.map((c) => ctx.takeOut(c.slot, c, o.drainTimeoutMs).then(() => ctx.discard(c.slot, c, true))));
+        await ctx.unlabel(baseline);
+      }, () => 'canary share 0, canary removed, baseline serves all traffic');
+      for (const s of report.slots) s.result = 'rolled-back';
+      throw err;
+    }
+    await promote(ctx, o, baseline, canaries, report);
+    report.ok = true;
+    return await ctx.finishReport(report);
+  } catch (err) {
+    return ctx.finishReport(report, err);
+  }
+}
+
+async function runStep(ctx: DeployContext, o: CanaryOptions, percent: number, report: DeployReport, lastBaseline?: GroupStats) {
+  const startedAt = Date.now();
+  await ctx.lb.setSplit(split(percent));
+  const before = groupStats(await ctx.lb.metrics());
+  const began = ctx.clock.now();
+  let verdict: Verdict;
+  let baselineWindow: GroupStats;
+  for (;;) {
+    await ctx.clock.sleep(o.analysisIntervalMs);
+    const now = groupStats(await ctx.lb.metrics());
+    const canaryWindow = windowStats(before, now, CANARY);
+    baselineWindow = windowStats(before, now, BASELINE);
+    // At 100% the baseline gets nothing: compare with what it did in the previous step.
+    verdict = analyzeCanary(canaryWindow, baselineWindow.requests > 0 || !lastBaseline ? baselineWindow : lastBaseline, o.thresholds);
+    if (verdict.verdict === 'fail') break;
+    const timeUp = ctx.clock.now() - began >= o.stepDurationMs;
+    const enough = canaryWindow.requests >= o.stepRequests;
+    if (timeUp && enough) break;
+  }
+  report.canarySteps!.push({ percent, startedAt, endedAt: Date.now(), verdict: verdict.verdict, reason: verdict.reason, canary: verdict.canary, baseline: verdict.baseline });
+  ctx.steps.push({ slot: '*', step: 'canary-step', ok: verdict.verdict === 'pass', ms: ctx.clock.now() - began, detail: `${percent}%: ${verdict.verdict} — ${verdict.reason}` });
+  ctx.reporter.stepDone(ctx.steps[ctx.steps.length - 1]);
+  return { verdict, baselineWindow };
+}
+
+/**
+ * All traffic is on the canary now. Each baseline slot is refilled with the new version (it joins
+ * the canary group, so it takes traffic as soon as it is healthy), then the canary helpers retire.
+ */
+async function promote(ctx: DeployContext, o: CanaryOptions, baseline: Instance[], canaries: Instance[], report: DeployReport): Promise<void> {
+  ctx.reporter.message(`promoting ${o.version} to every instance`);
+  for (const b of baseline) {
+    const began = ctx.clock.now();
+    await ctx.takeOut(b.slot, b, o.drainTimeoutMs);
+    await ctx.step(b.slot, 'stop', () => ctx.runtime.stop(b), () => `${b.name} (${b.version})`);
+    const fresh = await ctx.step(b.slot, 'start', () => ctx.runtime.start(b.slot, o.version, o.env), (i) => `${i.name} (${i.version})`);
+    await ctx.bringIn(b.slot, fresh, o.healthTimeoutMs, CANARY);
+    const entry = report.slots.find((s) => s.slot === b.slot)!;
+    entry.result = 'updated';
+    entry.ms = ctx.clock.now() - began;
+  }
+  for (const c of canaries) {
+    await ctx.takeOut(c.slot, c, o.drainTimeoutMs);
+    await ctx.step(c.slot, 'remove-beside', () => ctx.runtime.removeBeside(c));
+  }
+  await ctx.step('*', 'cleanup', () => ctx.unlabel(baseline));
+}
+
