@@ -113,9 +113,9 @@ export async function clusterTarget(dir: string, up: Upstreams, lbMain: string, 
   };
 }
 
-export async function bareProxyTarget(dir: string, up: Upstreams): Promise<Target> {
+export async function bareProxyTarget(dir: string, up: Upstreams, execArgv: string[] = []): Promise<Target & { stop: () => Promise<void> }> {
   const port = await freePort();
-  const proc = startProc('bare-http-proxy', process.execPath, [path.join(DIST, 'bare-proxy.js'), String(port), up.urls.join(',')], {
+  const proc = startProc('bare-http-proxy', process.execPath, [...execArgv, path.join(DIST, 'bare-proxy.js'), String(port), up.urls.join(',')], {
     log: path.join(dir, 'bare-proxy.log'),
   });
   await waitForPort(port, proc);
@@ -125,6 +125,7 @@ export async function bareProxyTarget(dir: string, up: Upstreams): Promise<Targe
     url: `http://127.0.0.1:${port}/api`,
     pid: proc.pid,
     note: 'the floor of our stack: no health checks, retries, body buffering or timeouts',
+    stop: () => proc.stop(10_000),
   };
 }
 

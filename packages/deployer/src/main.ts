@@ -12,6 +12,8 @@ import { LocalRuntime } from './runtime/local-runtime';
 import { LocalStateFile } from './runtime/local-state';
 import type { Runtime } from './runtime/runtime';
 import { DeployContext } from './strategies/deploy-context';
+import { blueGreenDeploy, blueGreenRollback } from './strategies/blue-green-deploy';
+import { canaryDeploy } from './strategies/canary-deploy';
 import { rollingDeploy } from './strategies/rolling-deploy';
 
 function fail(message: string, code = 1): never {
@@ -60,11 +62,27 @@ async function main(): Promise<void> {
     throw err;
   }
   const reporter = new ConsoleReporter();
-  reporter.message(
-    `${args.strategy} deploy of ${args.version} on ${args.runtime} (batch ${args.batchSize}${args.surge ? ', surge' : ''}, ` +
-      `drain timeout ${args.drainTimeoutMs} ms, health timeout ${args.healthTimeoutMs} ms) via ${lb.baseUrl}`,
-  );
-  const report = await rollingDeploy(new DeployContext(lb, runtime, realClock, reporter), {
+  if (!args.rollback) {
+    const detail =
+      args.strategy === 'rolling'
+        ? `batch ${args.batchSize}${args.surge ? ', surge' : ''}`
+        : args.strategy === 'canary'
+          ? `steps ${args.canarySteps.join('% → ')}%, ${args.stepDurationMs} ms each`
+          : `keep blue ${args.keepBlueMs} ms`;
+    reporter.message(
+      `${args.strategy} deploy of ${args.version} on ${args.runtime} (${detail}, drain timeout ${args.drainTimeoutMs} ms, health timeout ${args.healthTimeoutMs} ms) via ${lb.baseUrl}`,
+    );
+  }
+  const ctx = new DeployContext(lb, runtime, realClock, reporter);
+  if (args.rollback) {
+    try {
+      reporter.message(await blueGreenRollback(ctx));
+      process.exit(0);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+  const base = {
     version: args.version,
     batchSize: args.batchSize,
     drainTimeoutMs: args.drainTimeoutMs,
@@ -72,7 +90,21 @@ async function main(): Promise<void> {
     pauseMs: args.pauseMs,
     surge: args.surge,
     env: args.env,
-  });
+  };
+  const report =
+    args.strategy === 'blue-green'
+      ? await blueGreenDeploy(ctx, { ...base, keepBlueMs: args.keepBlueMs })
+      : args.strategy === 'canary'
+        ? await canaryDeploy(ctx, {
+            ...base,
+            steps: args.canarySteps,
+            stepDurationMs: args.stepDurationMs,
+            stepRequests: args.stepRequests,
+            analysisIntervalMs: args.analysisIntervalMs,
+            canaryInstances: args.canaryInstances,
+            thresholds: { maxErrorRateIncrease: args.maxErrorRate, maxP99Ratio: args.maxP99Ratio, p99SlackMs: args.p99SlackMs, minRequests: args.minRequests },
+          })
+        : await rollingDeploy(ctx, base);
   process.stdout.write(formatReport(report) + '\n');
   if (args.json) {
     const text = JSON.stringify(report, null, 2) + '\n';

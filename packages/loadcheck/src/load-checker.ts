@@ -12,6 +12,11 @@ export interface LoadCheckerOptions {
   /** JSON body for POST/PUT. */
   body?: unknown;
   timeoutMs?: number;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Sticky users: request i carries header `userKeyHeader: userKeys[i % n]` (recorded in the outcome). */
+  userKeys?: readonly string[];
+  userKeyHeader?: string;
   now?: () => number;
 }
 
@@ -24,6 +29,8 @@ export class LoadChecker {
   private readonly agent: http.Agent;
   private timer?: NodeJS.Timeout;
   private startedAt = 0;
+  /** Date.now() when sending began: outcome.sentAt + this is wall-clock time. */
+  startedAtEpoch = 0;
   private sent = 0;
   private outstanding = new Set<Promise<void>>();
   private readonly target: URL;
@@ -41,6 +48,7 @@ export class LoadChecker {
   start(): void {
     if (this.timer) return;
     this.startedAt = this.now();
+    this.startedAtEpoch = Date.now();
     // Catch up on every tick to the number that should have been sent by now, so a slow tick
     // does not lower the rate.
     this.timer = setInterval(() => {
@@ -67,13 +75,16 @@ export class LoadChecker {
     const method = this.options.method ?? 'GET';
     const p = new Promise<void>((resolve) => {
       let done = false;
+      const keys = this.options.userKeys;
+      const user = keys && keys.length > 0 ? keys[(this.sent - 1) % keys.length] : undefined;
       const record = (o: Omit<Outcome, 'sentAt' | 'latencyMs' | 'method'>) => {
         if (done) return;
         done = true;
-        this.outcomes.push({ sentAt, latencyMs: this.now() - this.startedAt - sentAt, method, ...o });
+        this.outcomes.push({ sentAt, latencyMs: this.now() - this.startedAt - sentAt, method, ...(user !== undefined ? { user } : {}), ...o });
         resolve();
       };
-      const headers: Record<string, string | number> = {};
+      const headers: Record<string, string | number> = { ...this.options.headers };
+      if (user !== undefined) headers[this.options.userKeyHeader ?? 'x-user-id'] = user;
       if (this.body !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(this.body);

@@ -10,6 +10,8 @@ export interface Outcome {
   version?: string;
   instance?: string;
   method: string;
+  /** The sticky user key the request carried, if any. */
+  user?: string;
 }
 
 export const isFailure = (o: Outcome): boolean => o.status === 0 || o.status >= 500;

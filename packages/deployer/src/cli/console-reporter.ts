@@ -34,6 +34,8 @@ export function formatReport(r: DeployReport): string {
   const per = new Map<string, number>();
   for (const st of r.steps) per.set(st.step, (per.get(st.step) ?? 0) + st.ms);
   lines.push(`  time by step: ${[...per.entries()].map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  for (const c of r.canarySteps ?? []) lines.push(`  canary ${String(c.percent).padStart(3)}%: ${c.verdict.padEnd(12)} ${c.reason}`);
+  if (r.switchedAt) lines.push(`  traffic switched to green at ${new Date(r.switchedAt).toISOString()}`);
   if (r.error) lines.push(`  error (${r.error.code}): ${r.error.message}`);
   if (r.final.length) lines.push(`  now running: ${r.final.map((i) => `${i.slot}=${i.version}`).join(', ')}`);
   return lines.join('\n');
