@@ -11,6 +11,15 @@ const run = promisify(execFile);
 export const ROOT = path.resolve(__dirname, '../..');
 const DEPLOYER = path.join(ROOT, 'packages/deployer/dist/main.js');
 
+export interface DeployReportView {
+  ok: boolean;
+  durationMs: number;
+  final: { slot: string; version: string }[];
+  switchedAt?: number;
+  canarySteps?: { percent: number; startedAt: number; endedAt: number; verdict: string; reason: string }[];
+  error?: { code: string; message: string };
+}
+
 export interface UpstreamView {
   name: string;
   state: string;
@@ -86,7 +95,7 @@ export class ComposeLab {
   }
 
   /** Runs the real deployer CLI against this lab; resolves with its exit code and output. */
-  deploy(...args: string[]): Promise<{ code: number; output: string; report?: { ok: boolean; durationMs: number; final: { slot: string; version: string }[] } }> {
+  deploy(...args: string[]): Promise<{ code: number; output: string; report?: DeployReportView }> {
     const reportFile = path.join(path.dirname(this.envFile), `report-${Date.now()}.json`);
     const child = spawn(
       process.execPath,

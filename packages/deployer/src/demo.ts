@@ -7,14 +7,39 @@ import { realClock } from './clock';
 import { HttpLbAdmin } from './lb-client/http-lb-admin';
 import { LocalLab } from './local-lab';
 import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from './strategies/deploy-context';
+import { DEFAULT_THRESHOLDS } from './analysis/canary-analysis';
+import type { DeployReport } from './deploy-report';
+import { blueGreenDeploy } from './strategies/blue-green-deploy';
+import { canaryDeploy } from './strategies/canary-deploy';
 import { rollingDeploy } from './strategies/rolling-deploy';
 
+type Strategy = 'rolling' | 'blue-green' | 'canary';
+
+function parseStrategy(argv: string[]): Strategy {
+  let strategy: Strategy = 'rolling';
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    if (flag !== '--strategy') {
+      process.stderr.write(`demo: unknown argument "${argv[i]}"\nusage: npm run demo [-- --strategy rolling|blue-green|canary]\n`);
+      process.exit(2);
+    }
+    const v = inline ?? argv[++i];
+    if (v !== 'rolling' && v !== 'blue-green' && v !== 'canary') {
+      process.stderr.write(`demo: --strategy: expected rolling, blue-green or canary, got "${v ?? ''}"\n`);
+      process.exit(2);
+    }
+    strategy = v;
+  }
+  return strategy;
+}
+
 /**
- * npm run demo: the whole story without Docker. Starts the balancer and two instances as local
- * processes, drives load (GETs, POSTs with JSON bodies, 2 s requests), rolls v1 → v2, prints what the
+ * npm run demo [-- --strategy rolling|blue-green|canary]: the whole story without Docker. Starts the balancer and two instances as local
+ * processes, drives load (GETs, POSTs with JSON bodies, 2 s requests), deploys v1 → v2, prints what the
  * load saw, stops everything, and exits 0 only if not one request failed.
  */
 async function main(): Promise<void> {
+  const strategy = parseStrategy(process.argv.slice(2));
   const rate = Number(process.env.DEMO_RATE ?? 200);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-demo-'));
   const lab = new LocalLab({ dir });
@@ -37,10 +62,22 @@ async function main(): Promise<void> {
     Object.values(loads).forEach((l) => l.start());
     say(`load: ${rate} GET/s, ${Math.max(1, rate / 10)} POST/s, 5 slow (2 s) GET/s over keep-alive connections`);
     await realClock.sleep(2000);
-    const report = await rollingDeploy(new DeployContext(lb, lab.runtime(), realClock, new ConsoleReporter()), {
-      ...DEFAULT_DEPLOY_OPTIONS,
-      version: 'v2',
-    });
+    say(`${strategy} deploy of v2:`);
+    const ctx = new DeployContext(lb, lab.runtime(), realClock, new ConsoleReporter());
+    const options = { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2' };
+    let report: DeployReport;
+    if (strategy === 'blue-green') report = await blueGreenDeploy(ctx, { ...options, keepBlueMs: 0 });
+    else if (strategy === 'canary') {
+      report = await canaryDeploy(ctx, {
+        ...options,
+        steps: [10, 50, 100],
+        stepDurationMs: 4000,
+        stepRequests: 0,
+        analysisIntervalMs: 1000,
+        thresholds: DEFAULT_THRESHOLDS,
+        canaryInstances: 1,
+      });
+    } else report = await rollingDeploy(ctx, options);
     say(formatReport(report));
     await realClock.sleep(2000);
     let failed = 0;
