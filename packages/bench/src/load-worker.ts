@@ -61,8 +61,11 @@ async function run(job: LoadJob): Promise<LoadResult> {
 
 if (require.main === module) {
   const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
+  // Stay alive until the parent has read the result (and its CPU meters), then leave.
+  process.once('disconnect', () => process.exit(0));
+  setTimeout(() => process.exit(0), 60_000 + (job.durationMs ?? 0) + (job.warmupMs ?? 0)).unref();
   run(job).then(
-    (r) => process.send!({ ok: true, result: r }, () => process.exit(0)),
-    (err: Error) => process.send!({ ok: false, error: err.message }, () => process.exit(1)),
+    (r) => process.send!({ ok: true, result: r }),
+    (err: Error) => process.send!({ ok: false, error: err.message }),
   );
 }

@@ -64,7 +64,7 @@ export function startProc(name: string, cmd: string, args: string[], opts: { env
   return proc;
 }
 
-/** Forks a node script and resolves with the IPC message that carries `ok` ({ok, result|error}); other messages go to onMessage. */
+/** Forks a node script and resolves with the IPC message that carries `ok` ({ok, result|error}); every message also goes to onMessage. The child should exit on 'disconnect'. */
 export function forkForResult<T>(script: string, args: string[], timeoutMs: number, onMessage?: (m: unknown) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
@@ -81,8 +81,11 @@ export function forkForResult<T>(script: string, args: string[], timeoutMs: numb
       f();
     };
     child.on('message', (m: { ok?: boolean; result?: T; error?: string }) => {
-      if (m.ok === undefined) return onMessage?.(m);
+      // Called for the final message too, while the child is still alive (meters read here see its CPU).
+      onMessage?.(m);
+      if (m.ok === undefined) return;
       settle(() => (m.ok ? resolve(m.result as T) : reject(new Error(m.error))));
+      if (child.connected) child.disconnect();
     });
     child.once('exit', (code) => {
       children.delete(child);

@@ -23,8 +23,13 @@ export interface Verdict {
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-/** Compares the canary's window with the baseline's on the balancer's own numbers. */
-export function analyzeCanary(canary: GroupStats, baseline: GroupStats, t: CanaryThresholds): Verdict {
+/**
+ * Compares the canary's window with the baseline's on the balancer's own numbers. Errors are
+ * judged at every look (a broken version is stopped early); latency only when `judgeLatency`, on a
+ * whole step's window, since the first requests to a fresh instance are slow and a p99 over a few
+ * dozen requests is one unlucky request.
+ */
+export function analyzeCanary(canary: GroupStats, baseline: GroupStats, t: CanaryThresholds, judgeLatency = true): Verdict {
   const c = { requests: canary.requests, errorRate: errorRate(canary), p99Ms: p99Ms(canary) };
   const b = { requests: baseline.requests, errorRate: errorRate(baseline), p99Ms: p99Ms(baseline) };
   if (c.requests + canary.failedConnections < t.minRequests) {
@@ -39,7 +44,7 @@ export function analyzeCanary(canary: GroupStats, baseline: GroupStats, t: Canar
     };
   }
   const limit = Math.max(b.p99Ms * t.maxP99Ratio, b.p99Ms + t.p99SlackMs);
-  if (c.p99Ms > limit) {
+  if (judgeLatency && c.p99Ms > limit) {
     return { verdict: 'fail', reason: `p99 latency: canary ${c.p99Ms} ms > limit ${limit} ms (baseline ${b.p99Ms} ms)`, canary: c, baseline: b };
   }
   return { verdict: 'pass', reason: `error rate ${pct(c.errorRate)} (baseline ${pct(b.errorRate)}), p99 ${c.p99Ms} ms (baseline ${b.p99Ms} ms)`, canary: c, baseline: b };

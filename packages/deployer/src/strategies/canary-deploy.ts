@@ -94,12 +94,10 @@ async function runStep(ctx: DeployContext, o: CanaryOptions, percent: number, re
     const now = groupStats(await ctx.lb.metrics());
     const canaryWindow = windowStats(before, now, CANARY);
     baselineWindow = windowStats(before, now, BASELINE);
+    const final = ctx.clock.now() - began >= o.stepDurationMs && canaryWindow.requests >= o.stepRequests;
     // At 100% the baseline gets nothing: compare with what it did in the previous step.
-    verdict = analyzeCanary(canaryWindow, baselineWindow.requests > 0 || !lastBaseline ? baselineWindow : lastBaseline, o.thresholds);
-    if (verdict.verdict === 'fail') break;
-    const timeUp = ctx.clock.now() - began >= o.stepDurationMs;
-    const enough = canaryWindow.requests >= o.stepRequests;
-    if (timeUp && enough) break;
+    verdict = analyzeCanary(canaryWindow, baselineWindow.requests > 0 || !lastBaseline ? baselineWindow : lastBaseline, o.thresholds, final);
+    if (verdict.verdict === 'fail' || final) break;
   }
   report.canarySteps!.push({ percent, startedAt, endedAt: Date.now(), verdict: verdict.verdict, reason: verdict.reason, canary: verdict.canary, baseline: verdict.baseline });
   ctx.steps.push({ slot: '*', step: 'canary-step', ok: verdict.verdict === 'pass', ms: ctx.clock.now() - began, detail: `${percent}%: ${verdict.verdict} — ${verdict.reason}` });

@@ -3,7 +3,7 @@ import type { Upstream } from '../pool/upstream';
 import type { UpstreamPool } from '../pool/upstream-pool';
 
 /** Latency buckets (seconds), fine at the low end where a healthy proxy lives. */
-const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10, 30];
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 type Children = { group: string; byClass: Counter.Internal[]; aborted: Counter.Internal; latency: Histogram.Internal<string> };
