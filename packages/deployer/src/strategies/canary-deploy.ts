@@ -95,8 +95,11 @@ async function runStep(ctx: DeployContext, o: CanaryOptions, percent: number, re
     const canaryWindow = windowStats(before, now, CANARY);
     baselineWindow = windowStats(before, now, BASELINE);
     const final = ctx.clock.now() - began >= o.stepDurationMs && canaryWindow.requests >= o.stepRequests;
-    // At 100% the baseline gets nothing: compare with what it did in the previous step.
-    verdict = analyzeCanary(canaryWindow, baselineWindow.requests > 0 || !lastBaseline ? baselineWindow : lastBaseline, o.thresholds, final);
+    // Latency is only compared within the same window, where machine noise hits both alike. At 100%
+    // the baseline gets nothing: errors are compared with its previous step, latency is not judged.
+    const concurrent = baselineWindow.requests >= o.thresholds.minRequests;
+    verdict = analyzeCanary(canaryWindow, concurrent || !lastBaseline ? baselineWindow : lastBaseline, o.thresholds, final && concurrent);
+    if (final && !concurrent && verdict.verdict === 'pass') verdict.reason += ' (latency not compared: no baseline traffic in this step)';
     if (verdict.verdict === 'fail' || final) break;
   }
   report.canarySteps!.push({ percent, startedAt, endedAt: Date.now(), verdict: verdict.verdict, reason: verdict.reason, canary: verdict.canary, baseline: verdict.baseline });
