@@ -44,6 +44,10 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
   let args: CliArgs;
   try {
     args = parseArgs(process.argv.slice(2));
