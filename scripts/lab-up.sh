@@ -57,6 +57,11 @@ if ! docker compose up --build -d --wait >"$log" 2>&1; then
   zdl_die "docker compose up failed (see above; 'docker compose logs' for details)"
 fi
 
+# Docker calls the balancer healthy as soon as it runs; wait until it has both instances in rotation.
+for _ in $(seq 1 50); do
+  curl -s --max-time 1 http://127.0.0.1:8080/__lb/health 2>/dev/null | grep -q '"inRotation":2' && break
+  sleep 0.2
+done
 echo "Lab is up: http://127.0.0.1:8080  (admin API: http://127.0.0.1:8090, token in .env)"
 for i in 1 2 3 4 5 6; do
   if ! code="$(curl -s --max-time 5 -o "$body" -w '%{http_code}' http://127.0.0.1:8080/api)"; then
