@@ -1,44 +1,67 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Upstream } from '../pool/upstream';
+import { Gauge, Registry } from 'prom-client';
 import type { UpstreamPool } from '../pool/upstream-pool';
+import { LATENCY_BUCKETS, STATUS_CLASSES } from './upstream-stats';
 
-/** Latency buckets (seconds), fine at the low end where a healthy proxy lives. */
-const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10, 30];
-const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+type Value = { value: number; labels: Record<string, string>; metricName?: string };
 
-type Children = { group: string; byClass: Counter.Internal[]; aborted: Counter.Internal; latency: Histogram.Internal<string> };
+/** A metric computed at scrape time from the upstreams' plain counters (prom-client's collector shape). */
+function scraped(name: string, help: string, type: 'counter' | 'histogram', values: () => Value[]) {
+  return {
+    name,
+    help,
+    type,
+    aggregator: 'sum' as const,
+    get: async () => ({ name, help, type, aggregator: 'sum' as const, values: values() }),
+    reset: () => {},
+  };
+}
 
 /**
  * The balancer's Prometheus metrics (served on the admin port at /metrics): requests by upstream,
  * group and status class, latency by upstream and group, upstream state, in-flight and retries.
- * The canary analysis reads these. Label children are cached per upstream, so recording a request
- * costs no label lookups.
+ * The canary analysis reads these. The request path only bumps numbers in each upstream's
+ * UpstreamStats; prom-client's per-call label hashing stays off the hot path.
  */
 export class LbMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<string>;
-  private readonly latency: Histogram<string>;
-  private readonly retries: Counter<string>;
-  private readonly cache = new WeakMap<Upstream, Children>();
-  private readonly noUpstream: Counter.Internal;
+  /** Requests answered 503 because no upstream was in rotation. */
+  private noUpstream = 0;
 
   constructor(pool: UpstreamPool) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'lb_requests_total',
-      help: 'Requests answered, by upstream, group and status class (5xx includes 502/504 for failed upstream connections).',
-      labelNames: ['upstream', 'group', 'status_class'],
-      registers,
-    });
-    this.latency = new Histogram({
-      name: 'lb_request_duration_seconds',
-      help: 'Time from request to end of response, by upstream and group.',
-      labelNames: ['upstream', 'group'],
-      buckets: BUCKETS,
-      registers,
-    });
-    this.retries = new Counter({ name: 'lb_retries_total', help: 'Requests retried on another upstream after this one failed.', labelNames: ['upstream'], registers });
-    this.noUpstream = this.requests.labels('none', 'none', '5xx');
+    this.registry.registerMetric(
+      scraped('lb_requests_total', 'Requests answered, by upstream, group and status class (5xx includes 502/504 for failed upstream connections).', 'counter', () => {
+        const out: Value[] = [];
+        for (const u of pool.all()) {
+          STATUS_CLASSES.forEach((cls, i) => out.push({ value: u.stats.byClass[i], labels: { upstream: u.name, group: u.group, status_class: cls } }));
+        }
+        out.push({ value: this.noUpstream, labels: { upstream: 'none', group: 'none', status_class: '5xx' } });
+        return out;
+      }) as never,
+    );
+    this.registry.registerMetric(
+      scraped('lb_request_duration_seconds', 'Time from request to end of response, by upstream and group.', 'histogram', () => {
+        const out: Value[] = [];
+        const name = 'lb_request_duration_seconds';
+        for (const u of pool.all()) {
+          const s = u.stats;
+          let acc = 0;
+          LATENCY_BUCKETS.forEach((le, i) => {
+            acc += s.buckets[i];
+            out.push({ metricName: `${name}_bucket`, value: acc, labels: { le: String(le), upstream: u.name, group: u.group } });
+          });
+          out.push({ metricName: `${name}_bucket`, value: s.count, labels: { le: '+Inf', upstream: u.name, group: u.group } });
+          out.push({ metricName: `${name}_sum`, value: s.sum, labels: { upstream: u.name, group: u.group } });
+          out.push({ metricName: `${name}_count`, value: s.count, labels: { upstream: u.name, group: u.group } });
+        }
+        return out;
+      }) as never,
+    );
+    this.registry.registerMetric(
+      scraped('lb_retries_total', 'Requests retried on another upstream after this one failed.', 'counter', () =>
+        pool.all().map((u) => ({ value: u.stats.retries, labels: { upstream: u.name } })),
+      ) as never,
+    );
     new Gauge({
       name: 'lb_upstream_state',
       help: 'Upstream state (1 for the current state).',
@@ -61,34 +84,14 @@ export class LbMetrics {
     });
   }
 
-  private children(u: Upstream): Children {
-    let c = this.cache.get(u);
-    if (!c || c.group !== u.group) {
-      c = {
-        group: u.group,
-        byClass: CLASSES.map((cls) => this.requests.labels(u.name, u.group, cls)),
-        aborted: this.requests.labels(u.name, u.group, 'aborted'),
-        latency: this.latency.labels(u.name, u.group),
-      };
-      this.cache.set(u, c);
-    }
-    return c;
-  }
-
   /** A finished (or abandoned) request; `upstream` is the one that answered, if any. */
-  record(upstream: Upstream | undefined, status: number, completed: boolean, seconds: number): void {
-    if (!upstream) {
-      this.noUpstream.inc();
-      return;
-    }
-    const c = this.children(upstream);
-    if (!completed) c.aborted.inc();
-    else c.byClass[Math.min(4, Math.max(0, Math.floor(status / 100) - 1))].inc();
-    c.latency.observe(seconds);
+  record(upstream: { stats: { record(status: number, completed: boolean, seconds: number): void } } | undefined, status: number, completed: boolean, seconds: number): void {
+    if (upstream) upstream.stats.record(status, completed, seconds);
+    else this.noUpstream++;
   }
 
-  retry(upstream: Upstream): void {
-    this.retries.labels(upstream.name).inc();
+  retry(upstream: { stats: { retries: number } }): void {
+    upstream.stats.retries++;
   }
 
   text(): Promise<string> {

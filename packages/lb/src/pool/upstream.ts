@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { UpstreamConfig } from '../config/lb-config';
+import { UpstreamStats } from '../metrics/upstream-stats';
 
 /** What health checks say. */
 export type Health = 'healthy' | 'unhealthy';
@@ -49,6 +50,8 @@ export class Upstream {
   private failStreak = 0;
   private riseStreak = 0;
   readonly pending = new Set<PendingRequest>();
+  /** Request counters for the metrics, bumped on the request path. */
+  readonly stats = new UpstreamStats();
 
   constructor(
     config: UpstreamConfig,
