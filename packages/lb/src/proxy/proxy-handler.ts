@@ -7,7 +7,7 @@ import type { PendingRequest, Upstream } from '../pool/upstream';
 import type { RouteHints, UpstreamPool } from '../pool/upstream-pool';
 import { readCookie } from './read-cookie';
 import { classifyProxyError, isIdempotent, type ProxyFailure } from './classify-proxy-error';
-import { readRequestBody, type RequestBody } from './request-body';
+import { hasBody, readRequestBody, type RequestBody } from './request-body';
 
 const kCtx = Symbol('zdl.ctx');
 type Req = http.IncomingMessage & { [kCtx]?: ProxyRequest };
@@ -88,7 +88,8 @@ export class ProxyHandler {
     res.once('close', () => this.finish(ctx));
     addForwardedHeaders(req);
     if (this.pool.wantsHints) ctx.hints = this.hints(req);
-    if (this.options.retryBodyLimitBytes === 0) {
+    // Most requests have no body: dispatch them now, without a promise round-trip.
+    if (this.options.retryBodyLimitBytes === 0 || !hasBody(req)) {
       this.dispatch(ctx);
       return;
     }

@@ -11,7 +11,7 @@ export interface RequestBody {
   readonly replayable: boolean;
 }
 
-const hasBody = (req: http.IncomingMessage) =>
+export const hasBody = (req: http.IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 
 /** Resolves once the body is buffered (or found too large); rejects if the client goes away meanwhile. */
