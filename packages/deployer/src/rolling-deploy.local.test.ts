@@ -1,46 +1,17 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { formatSummary, LoadChecker, summarize } from '@zdl/loadcheck';
+import { formatSummary, summarize } from '@zdl/loadcheck';
 import { realClock } from './clock';
 import { silentReporter } from './deploy-report';
-import { HttpLbAdmin } from './lb-client/http-lb-admin';
-import { LocalLab } from './local-lab';
 import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from './strategies/deploy-context';
 import { rollingDeploy } from './strategies/rolling-deploy';
+import { startLoad, withLocalLab } from './test-support/local-lab-fixture';
 
 // Real processes, real sockets, real load: the compose e2e scenarios on the local runtime.
 jest.setTimeout(120_000);
 
-async function withLab(fn: (lab: LocalLab, lb: HttpLbAdmin) => Promise<void>) {
-  const lab = new LocalLab({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-local-')) });
-  await lab.start();
-  try {
-    const lb = new HttpLbAdmin(lab.adminUrl, lab.state.adminToken);
-    const began = Date.now();
-    while ((await lb.list()).some((u) => u.state !== 'healthy')) {
-      if (Date.now() - began > 10_000) throw new Error('lab did not become healthy');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await fn(lab, lb);
-  } finally {
-    await lab.stop();
-  }
-}
-
-function loads(lab: LocalLab) {
-  return {
-    get: new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 200 }),
-    post: new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 20, method: 'POST', body: { order: 7, items: ['a', 'b'] } }),
-    slow: new LoadChecker({ url: `${lab.lbUrl}/api?delayMs=2000`, rate: 5 }),
-  };
-}
-
 describe('rolling deploy on the local runtime under load', () => {
   it('replaces v1 with v2 with zero failed requests, long requests and POSTs included', async () => {
-    await withLab(async (lab, lb) => {
-      const l = loads(lab);
-      Object.values(l).forEach((x) => x.start());
+    await withLocalLab(async (lab, lb) => {
+      const l = startLoad(lab.lbUrl);
       await new Promise((r) => setTimeout(r, 2500));
       const deployFrom = l.get.elapsedMs;
       const report = await rollingDeploy(new DeployContext(lb, lab.runtime(), realClock, silentReporter), {
@@ -49,7 +20,7 @@ describe('rolling deploy on the local runtime under load', () => {
       });
       const deployTo = l.get.elapsedMs;
       await new Promise((r) => setTimeout(r, 1500));
-      const [get, post, slow] = await Promise.all([l.get.stop(), l.post.stop(), l.slow.stop()]);
+      const { get, post, slow } = await l.stop();
       const s = summarize(get);
       console.log(`deploy took ${report.durationMs} ms\n${formatSummary(s)}`);
       expect(report.error).toBeUndefined();
@@ -68,16 +39,15 @@ describe('rolling deploy on the local runtime under load', () => {
   });
 
   it('aborts a version that never becomes healthy: every instance back on v1, zero failed requests', async () => {
-    await withLab(async (lab, lb) => {
-      const l = loads(lab);
-      Object.values(l).forEach((x) => x.start());
+    await withLocalLab(async (lab, lb) => {
+      const l = startLoad(lab.lbUrl);
       await new Promise((r) => setTimeout(r, 1000));
       const report = await rollingDeploy(
         new DeployContext(lb, lab.runtime(), realClock, silentReporter),
         { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2-broken', healthTimeoutMs: 3000, env: { STARTUP_DELAY_MS: '600000' } },
       );
       await new Promise((r) => setTimeout(r, 1000));
-      const [get, post, slow] = await Promise.all([l.get.stop(), l.post.stop(), l.slow.stop()]);
+      const { get, post, slow } = await l.stop();
       expect(report.ok).toBe(false);
       expect(report.error?.code).toBe('DEPLOY_ERR_HEALTH_TIMEOUT');
       expect(report.slots.map((x) => x.result)).toEqual(['rolled-back', 'untouched']);

@@ -65,22 +65,9 @@ export async function blueGreenDeploy(ctx: DeployContext, o: BlueGreenOptions): 
       throw new DeployError('DEPLOY_ERR_ROLLED_BACK', 'rolled back by an operator during the keep-blue window; blue serves all traffic again');
     }
 
-    // Retire blue: refill each slot with the new version in the green group, then the helpers go.
-    for (const b of blues) {
-      const began = ctx.clock.now();
-      await ctx.step(b.slot, 'deregister', () => ctx.lb.remove(b.name, 0));
-      await ctx.step(b.slot, 'stop', () => ctx.runtime.stop(b), () => `${b.name} (${b.version})`);
-      const fresh = await ctx.step(b.slot, 'start', () => ctx.runtime.start(b.slot, o.version, o.env), (i) => `${i.name} (${i.version})`);
-      await ctx.bringIn(b.slot, fresh, o.healthTimeoutMs, GREEN);
-      const entry = report.slots.find((s) => s.slot === b.slot)!;
-      entry.result = 'updated';
-      entry.ms = ctx.clock.now() - began;
-    }
-    for (const g of greens) {
-      await ctx.takeOut(g.slot, g, o.drainTimeoutMs);
-      await ctx.step(g.slot, 'remove-beside', () => ctx.runtime.removeBeside(g));
-    }
-    await ctx.step('*', 'cleanup', () => ctx.unlabel(blues));
+    // Retire blue: its slots are drained already; refill them with the new version in the green
+    // group (compose stays the source of truth), then the green helpers go.
+    await ctx.refillSlotsAndRetireHelpers(report, blues, greens, o, GREEN);
     report.ok = true;
     return await ctx.finishReport(report);
   } catch (err) {

@@ -74,7 +74,10 @@ export async function canaryDeploy(ctx: DeployContext, o: CanaryOptions): Promis
       for (const s of report.slots) s.result = 'rolled-back';
       throw err;
     }
-    await promote(ctx, o, baseline, canaries, report);
+    // All traffic is on the canary now: refill the baseline slots with the new version in the canary
+    // group (each takes traffic once healthy), then the canary helpers retire.
+    ctx.reporter.message(`promoting ${o.version} to every instance`);
+    await ctx.refillSlotsAndRetireHelpers(report, baseline, canaries, o, CANARY);
     report.ok = true;
     return await ctx.finishReport(report);
   } catch (err) {
@@ -107,27 +110,3 @@ async function runStep(ctx: DeployContext, o: CanaryOptions, percent: number, re
   ctx.reporter.stepDone(ctx.steps[ctx.steps.length - 1]);
   return { verdict, baselineWindow };
 }
-
-/**
- * All traffic is on the canary now. Each baseline slot is refilled with the new version (it joins
- * the canary group, so it takes traffic as soon as it is healthy), then the canary helpers retire.
- */
-async function promote(ctx: DeployContext, o: CanaryOptions, baseline: Instance[], canaries: Instance[], report: DeployReport): Promise<void> {
-  ctx.reporter.message(`promoting ${o.version} to every instance`);
-  for (const b of baseline) {
-    const began = ctx.clock.now();
-    await ctx.takeOut(b.slot, b, o.drainTimeoutMs);
-    await ctx.step(b.slot, 'stop', () => ctx.runtime.stop(b), () => `${b.name} (${b.version})`);
-    const fresh = await ctx.step(b.slot, 'start', () => ctx.runtime.start(b.slot, o.version, o.env), (i) => `${i.name} (${i.version})`);
-    await ctx.bringIn(b.slot, fresh, o.healthTimeoutMs, CANARY);
-    const entry = report.slots.find((s) => s.slot === b.slot)!;
-    entry.result = 'updated';
-    entry.ms = ctx.clock.now() - began;
-  }
-  for (const c of canaries) {
-    await ctx.takeOut(c.slot, c, o.drainTimeoutMs);
-    await ctx.step(c.slot, 'remove-beside', () => ctx.runtime.removeBeside(c));
-  }
-  await ctx.step('*', 'cleanup', () => ctx.unlabel(baseline));
-}
-

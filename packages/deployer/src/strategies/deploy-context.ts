@@ -132,6 +132,37 @@ export class DeployContext {
     }
   }
 
+  /**
+   * After a switch (blue/green) or a full canary: each old slot, which carries no traffic by now,
+   * is refilled with the new version in `group` (so it takes traffic once healthy); then the
+   * helpers started beside the slots retire and the pool goes back to one group.
+   */
+  async refillSlotsAndRetireHelpers(
+    report: DeployReport,
+    old: Instance[],
+    helpers: Instance[],
+    o: DeployOptions,
+    group: string,
+  ): Promise<void> {
+    for (const b of old) {
+      const began = this.clock.now();
+      await this.takeOut(b.slot, b, o.drainTimeoutMs);
+      await this.step(b.slot, 'stop', () => this.runtime.stop(b), () => `${b.name} (${b.version})`);
+      const fresh = await this.step(b.slot, 'start', () => this.runtime.start(b.slot, o.version, o.env), (i) => `${i.name} (${i.version})`);
+      await this.bringIn(b.slot, fresh, o.healthTimeoutMs, group);
+      const entry = report.slots.find((s) => s.slot === b.slot);
+      if (entry) {
+        entry.result = 'updated';
+        entry.ms = this.clock.now() - began;
+      }
+    }
+    for (const h of helpers) {
+      await this.takeOut(h.slot, h, o.drainTimeoutMs);
+      await this.step(h.slot, 'remove-beside', () => this.runtime.removeBeside(h));
+    }
+    await this.step('*', 'cleanup', () => this.unlabel(old));
+  }
+
   /** Back to one pool: no traffic split, and every slot in the default group. */
   async unlabel(slots: Instance[]): Promise<void> {
     await this.lb.setSplit(null);
