@@ -26,7 +26,7 @@ export interface FixedRateResult {
   achievedRate: number;
   /** Latency from each request's *intended* send time: what a user would see (coordinated-omission aware). */
   latency: Percentiles;
-  /** Latency from the moment the request was actually handed to the socket layer (the optimistic figure). */
+  /** Latency from the moment the generator actually issued the request (its own scheduling lag left out). */
   service: Percentiles;
   /** How late the generator itself sent requests against the schedule. */
   sendLag: Percentiles;

@@ -27,13 +27,14 @@ import {
 const USAGE = `usage: npm run bench -- [options]
   --quick                 1 round of 2 s per figure, no soak, 2-instance deploy only, no extra rows (< 1 min)
   --rounds <n>            rounds over all targets (full: 3)
-  --duration <s>          seconds per measurement (full: 10)
+  --duration <s>          seconds per measurement (full: 7; 1 s warm-up before each in round 1, 0.3 s after)
   --connections <n>       fixed concurrency (default 50)
   --rate <n>              fixed request rate for the latency figures (default 2000)
   --soak <s>              balancer memory soak length, 0 for none (full: 300)
   --soak-rate <n>         request rate of the soak (default 1000)
-  --targets <a,b,...>     only these: direct,lb,http-proxy,nginx,haproxy,nginx-auto,lb-cluster2
-  --extras / --no-extras  nginx with worker_processes auto and the balancer in 2 cluster workers (full: on)
+  --targets <a,b,...>     only these: direct,lb,http-proxy,nginx,haproxy,nginx-auto,lb-cluster2,node-http,undici
+  --extras / --no-extras  extra rows (full: on): nginx with worker_processes auto, the balancer in 2 cluster workers
+  --floors                two more extra rows: prototype floors without http-proxy (node:http.request, undici)
   --lb-main <file>        the balancer to measure (default packages/lb/dist/main.js)
   --lb <name=main.js>     an extra balancer build as its own row, e.g. a patched copy (repeatable)
   --no-deploy, --no-detect  skip the deploy timing / failure detection parts
@@ -51,6 +52,7 @@ interface Args {
   soakRate: number;
   targets?: string[];
   extras: boolean;
+  floors: boolean;
   lbMain: string;
   variants: { name: string; main: string }[];
   deploy: boolean;
@@ -66,13 +68,14 @@ function parseArgs(argv: string[]): Args {
   const a: Args = {
     quick,
     rounds: quick ? 1 : 3,
-    durationS: quick ? 2 : 10,
+    durationS: quick ? 2 : 7,
     warmupS: quick ? 0.5 : 1,
     connections: 50,
     rate: 2000,
     soakS: quick ? 0 : 300,
     soakRate: 1000,
     extras: !quick,
+    floors: false,
     lbMain: DEFAULT_LB_MAIN,
     variants: [],
     deploy: true,
@@ -124,6 +127,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--no-extras':
         a.extras = false;
+        break;
+      case '--floors':
+        a.floors = true;
         break;
       case '--lb-main':
         a.lbMain = path.resolve(v());
@@ -266,6 +272,8 @@ async function main(): Promise<void> {
   await tryStart('haproxy', false, () => haproxyTarget(dir, up));
   await tryStart('nginx-auto', true, () => nginxTarget(dir, up, 'auto'));
   await tryStart('lb-cluster2', true, () => clusterTarget(dir, up, args.lbMain, 2));
+  if (args.floors || args.targets?.includes('node-http')) await tryStart('node-http', true, () => bareProxyTarget(dir, up, [], 'node-http'));
+  if (args.floors || args.targets?.includes('undici')) await tryStart('undici', true, () => bareProxyTarget(dir, up, [], 'undici'));
   for (const v of args.variants) {
     await tryStart(`lb:${v.name}`, false, async () => ({ ...(await lbTarget(dir, up, v.main, { id: `lb-${v.name}` })), id: `lb:${v.name}`, label: `balancer build "${v.name}"`, extra: true }));
   }
@@ -288,8 +296,9 @@ async function main(): Promise<void> {
   // ---- rounds ---------------------------------------------------------------------------------
   const runs: RunRecord[] = [];
   const durMs = args.durationS * 1000;
-  const warmMs = args.warmupS * 1000;
   for (let r = 1; r <= args.rounds; r++) {
+    // Everything is warm after round 1: a short warm-up re-opens connections and settles the JIT.
+    const warmMs = (r === 1 ? args.warmupS : Math.min(args.warmupS, 0.3)) * 1000;
     // Rotate the order each round, so no target always runs first (or right after a heavy one).
     const order = targets.map((_, i) => targets[(i + r - 1) % targets.length]);
     for (const t of order) {
@@ -396,7 +405,7 @@ async function main(): Promise<void> {
   const memory = lb
     ? {
         idleStartMiB: lbRssIdleStart,
-        underLoad: memoryVerdict(lbRss.filter((s) => s.phase !== 'idle')),
+        underLoad: loadPeak(lbRss.filter((s) => s.phase !== 'idle')),
         afterRoundsMiB: lbRssAfterRounds,
         samples: lbRss,
         soak,
@@ -441,7 +450,7 @@ interface TargetSummary {
   label: string;
   extra: boolean;
   closed: { rps: Stat; p50: Stat; p99: Stat; p999: Stat; cpuPct: Stat; usPerReq: Stat; rssMiB: Stat; errors: number };
-  rate: { p50: Stat; p99: Stat; p999: Stat; max: Stat; servicep99: Stat; achieved: Stat; sendLagP99: Stat; errors: number; keptRate: boolean };
+  rate: { p50: Stat; p99: Stat; p999: Stat; max: Stat; servicep99: Stat; achieved: Stat; sendLagP99: Stat; cpuPct: Stat; usPerReq: Stat; errors: number; keptRate: boolean };
   ratios: Record<string, number>;
 }
 
@@ -472,6 +481,8 @@ function summarize(targets: Target[], runs: RunRecord[]): TargetSummary[] {
         servicep99: stat(f.map((x) => x.service.p99)),
         achieved: stat(f.map((x) => x.achievedRate)),
         sendLagP99: stat(f.map((x) => x.sendLag.p99)),
+        cpuPct: stat(f.map((x) => x.cpuPct)),
+        usPerReq: stat(f.map((x) => ((x.cpuPct / 100) * 1e6) / x.achievedRate)),
         errors: f.reduce((a, x) => a + x.errors, 0),
         keptRate: f.every((x) => x.keptRate),
       },
@@ -489,6 +500,7 @@ function summarize(targets: Target[], runs: RunRecord[]): TargetSummary[] {
       s.ratios[`rps_vs_${name}`] = round(s.closed.rps.median / base.closed.rps.median, 3);
       s.ratios[`cpuPerReq_vs_${name}`] = round(s.closed.usPerReq.median / base.closed.usPerReq.median, 3);
       s.ratios[`p99_50conn_vs_${name}`] = round(s.closed.p99.median / base.closed.p99.median, 3);
+      s.ratios[`cpuPerReq_rate_vs_${name}`] = round(s.rate.usPerReq.median / base.rate.usPerReq.median, 3);
       s.ratios[`p99_rate_vs_${name}`] = round(s.rate.p99.median / base.rate.p99.median, 3);
       s.ratios[`p999_rate_vs_${name}`] = round(s.rate.p999.median / base.rate.p999.median, 3);
     }
@@ -531,6 +543,11 @@ function memoryVerdict(samples: { tS: number; mib: number }[]): MemoryVerdict {
   };
 }
 
+/** Start/peak/end only: the benchmark phases are too short to call growth (the soak does that). */
+function loadPeak(samples: { mib: number }[]): { firstMiB: number; peakMiB: number; endMiB: number } {
+  return { firstMiB: samples[0]?.mib ?? NaN, peakMiB: Math.max(...samples.map((s) => s.mib)), endMiB: samples[samples.length - 1]?.mib ?? NaN };
+}
+
 function describeMemory(m: MemoryVerdict): string {
   return `RSS start ${m.firstMiB} MiB, peak ${m.peakMiB} MiB, end ${m.endMiB} MiB; first→last fifth ${m.growthMiB >= 0 ? '+' : ''}${m.growthMiB} MiB (noise ±${m.noiseMiB}), slope over the 2nd half ${m.slopeMiBPerMin} MiB/min → ${m.grows ? 'GROWS beyond noise' : 'no growth beyond noise'}`;
 }
@@ -545,7 +562,7 @@ function formatReport(
   args: Args,
   targets: Target[],
   summary: TargetSummary[],
-  memory: { idleStartMiB: number; underLoad: MemoryVerdict; afterRoundsMiB: number; soak?: Record<string, unknown> } | undefined,
+  memory: { idleStartMiB: number; underLoad: { firstMiB: number; peakMiB: number; endMiB: number }; afterRoundsMiB: number; soak?: Record<string, unknown> } | undefined,
   deploys: DeployBenchResult[],
   detections: DetectionResult[],
   warnings: string[],
@@ -579,7 +596,7 @@ function formatReport(
   out.push(`== ${int(args.rate)} req/s fixed rate, latency from each request's intended send time (coordinated-omission aware), ${n} ==`);
   out.push(
     table(
-      ['target', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p99 ×nginx', 'p99 ×http-proxy', 'svc p99', 'achieved/s', 'errors', 'generator'],
+      ['target', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'p99 ×nginx', 'p99 ×http-proxy', 'svc p99', 'achieved/s', 'CPU %', 'µs CPU/req', 'µs ×http-proxy', 'errors', 'generator'],
       summary.map((s) => [
         `${s.id}${s.extra ? ' *' : ''}`,
         ms(s.rate.p50.median),
@@ -590,6 +607,9 @@ function formatReport(
         ratio(s.rate.p99.median, proxy?.rate.p99.median ?? NaN),
         ms(s.rate.servicep99.median),
         int(s.rate.achieved.median),
+        int(s.rate.cpuPct.median),
+        int(s.rate.usPerReq.median),
+        ratio(s.rate.usPerReq.median, proxy?.rate.usPerReq.median ?? NaN),
         String(s.rate.errors),
         s.rate.keptRate ? 'kept rate' : `LAGGED (p99 ${ms(s.rate.sendLagP99.max)} ms)`,
       ]),
@@ -599,11 +619,18 @@ function formatReport(
   out.push('targets:');
   for (const t of targets) out.push(`  ${t.id.padEnd(12)} ${t.label}${t.note ? ` — ${t.note}` : ''}${t.extra ? ' (* extra row)' : ''}`);
   out.push('  CPU % = the target\'s processes, in % of one core; µs CPU/req = its CPU time per request (robust to a noisy machine).');
-  out.push('  svc p99 = p99 measured from the actual send (what a closed-loop tool would report); "generator" says whether the load generator kept its schedule.');
+  const unsaturated = summary.filter((s) => s.id !== 'direct' && s.closed.cpuPct.median < 85 && !s.id.includes('auto') && !s.id.includes('cluster'));
+  if (unsaturated.length > 0) {
+    out.push(
+      `  ${unsaturated.map((s) => s.id).join(', ')}: below 85% of a core at ${args.connections} connections, so not the bottleneck (the generator, the upstreams or other processes were): ` +
+        'their req/s is a lower bound and their ratios to us understate the gap; µs CPU/req compares efficiency.',
+    );
+  }
+  out.push('  svc p99 = p99 from the moment the generator actually issued each request (leaves out its own scheduling lag); "generator" says whether it kept its schedule.');
   out.push('');
   if (lb) {
     out.push('key figures:');
-    if (proxy) out.push(`  our balancer / bare http-proxy: ${ratio(lb.closed.rps.median, proxy.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, proxy.closed.usPerReq.median)} CPU per request`);
+    if (proxy) out.push(`  our balancer / bare http-proxy: ${ratio(lb.closed.rps.median, proxy.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, proxy.closed.usPerReq.median)} CPU per request (${ratio(lb.rate.usPerReq.median, proxy.rate.usPerReq.median)} at ${int(args.rate)} req/s)`);
     if (nginx) out.push(`  our balancer / nginx (1 worker): ${ratio(lb.closed.rps.median, nginx.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, nginx.closed.usPerReq.median)} CPU per request`);
     if (nginx) out.push(`  p99 at ${int(args.rate)} req/s: ours ${ms(lb.rate.p99.median)} ms vs nginx ${ms(nginx.rate.p99.median)} ms (${ratio(lb.rate.p99.median, nginx.rate.p99.median)}); p99.9 ${ms(lb.rate.p999.median)} vs ${ms(nginx.rate.p999.median)} ms`);
     const cl = summary.find((s) => s.id === 'lb-cluster2');
@@ -612,7 +639,8 @@ function formatReport(
   }
   if (memory) {
     out.push('balancer memory (RSS):');
-    out.push(`  idle after start ${memory.idleStartMiB} MiB; under the benchmark load: ${describeMemory(memory.underLoad)}; idle after the rounds ${memory.afterRoundsMiB} MiB`);
+    const u = memory.underLoad;
+    out.push(`  idle after start ${memory.idleStartMiB} MiB; under the benchmark load: first ${u.firstMiB} MiB, peak ${u.peakMiB} MiB, last ${u.endMiB} MiB; idle after the rounds ${memory.afterRoundsMiB} MiB`);
     if (memory.soak) {
       const s = memory.soak as unknown as MemoryVerdict & { rate: number; durationS: number; idleAfterMiB: number; latency: { p99: number }; errors: number };
       out.push(`  soak ${s.durationS} s at ${s.rate} req/s: ${describeMemory(s)}; idle after ${s.idleAfterMiB} MiB; p99 ${ms(s.latency.p99)} ms, errors ${s.errors}`);
@@ -691,7 +719,18 @@ function chart(
       title: 'p99 latency in ms (lower is better)',
       series: [`at ${args.connections} connections`, `at ${int(args.rate)} req/s, from intended send time`],
       unit: 'ms',
-      rows: summary.map((s) => ({ label: label(s), highlight: s.id === 'lb', values: [s.closed.p99, s.rate.p99] })),
+      rows: summary.map((s) => ({
+        label: label(s),
+        highlight: s.id === 'lb',
+        values: [s.closed.p99, s.rate.p99],
+        notes: [undefined, s.rate.keptRate ? undefined : '(generator lagged)'],
+      })),
+    },
+    cpu: {
+      title: 'Proxy CPU time per request in µs at 50 connections (lower is better; robust to a busy machine)',
+      series: ['µs CPU / request'],
+      unit: 'µs',
+      rows: summary.filter((s) => s.id !== 'direct').map((s) => ({ label: label(s), highlight: s.id === 'lb', values: [s.closed.usPerReq] })),
     },
     memory: soakSamples
       ? { title: `Balancer RSS during the ${memory?.soak?.durationS} s soak at ${memory?.soak?.rate} req/s`, points: soakSamples, note: describeMemory(memory!.soak as unknown as MemoryVerdict) }

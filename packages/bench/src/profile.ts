@@ -72,14 +72,19 @@ async function main(): Promise<void> {
     fs.mkdirSync(profDir, { recursive: true });
     const t = await s.start(profDir);
     const cpu = new CpuMeter(t.pid);
+    let cpuPct = NaN;
     say(`profiling ${s.name}: ${args.connections} connections, ${args.durationS} s...`);
     const r = await forkForResult<LoadResult>(
       path.join(DIST, 'load-worker.js'),
       [JSON.stringify({ kind: 'closed', url: t.url, connections: args.connections, durationMs: args.durationS * 1000, warmupMs: 1000 })],
       args.durationS * 1000 + 30_000,
-      () => cpu.mark(),
+      (m) => {
+        const msg = m as { phase?: string; ok?: boolean };
+        if (msg.phase) cpu.mark();
+        else if (msg.ok !== undefined) cpuPct = cpu.read();
+      },
     );
-    const cpuPct = cpu.read();
+    if (!Number.isFinite(cpuPct)) cpuPct = cpu.read();
     await t.stop();
     await sleep(200);
     const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));

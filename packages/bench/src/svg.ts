@@ -4,6 +4,8 @@ export interface BarRow {
   label: string;
   /** One value per series; NaN to skip. */
   values: { median: number; min: number; max: number }[];
+  /** Text after a bar's value, e.g. a warning. */
+  notes?: (string | undefined)[];
   highlight?: boolean;
 }
 
@@ -12,6 +14,7 @@ export interface ChartInput {
   subtitle: string;
   throughput: { title: string; series: string[]; rows: BarRow[]; unit: string };
   latency: { title: string; series: string[]; rows: BarRow[]; unit: string };
+  cpu?: { title: string; series: string[]; rows: BarRow[]; unit: string };
   memory?: { title: string; points: { tS: number; mib: number }[]; note: string };
   deploy?: { title: string; phases: string[]; rows: { label: string; values: number[] }[]; unit: string };
   footer: string[];
@@ -22,7 +25,16 @@ const COLORS = ['#2f6fb0', '#e08a2c', '#4a9d5b', '#b04a6f'];
 const PHASE_COLORS = ['#6c8ebf', '#d79b00', '#82b366', '#b85450', '#9673a6'];
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const fmt = (v: number, unit: string) => (!Number.isFinite(v) ? '–' : unit === 'req/s' ? Math.round(v).toLocaleString('en-US') : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const fmt = (v: number, unit: string) =>
+  !Number.isFinite(v) ? '–' : unit === 'req/s' || unit === 'µs' ? Math.round(v).toLocaleString('en-US') : v < 10 ? v.toFixed(2) : v.toFixed(1);
+
+/** A round step for about `n` ticks up to `max`. */
+function niceStep(max: number, n: number): number {
+  const raw = max / n;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
 
 function niceMax(v: number): number {
   if (!(v > 0)) return 1;
@@ -75,7 +87,8 @@ function barPanel(y0: number, p: ChartInput['throughput']): { svg: string; h: nu
         out.push(`<line x1="${sx(v.min)}" y1="${cy}" x2="${sx(v.max)}" y2="${cy}" class="whisker"/><line x1="${sx(v.min)}" y1="${cy - 4}" x2="${sx(v.min)}" y2="${cy + 4}" class="whisker"/><line x1="${sx(v.max)}" y1="${cy - 4}" x2="${sx(v.max)}" y2="${cy + 4}" class="whisker"/>`);
       }
       const tx = Math.max(sx(v.median), Number.isFinite(v.max) ? sx(v.max) : 0) + 6;
-      out.push(`<text x="${tx}" y="${by + barH - 3}" class="value">${fmt(v.median, p.unit)} ${p.unit === 'req/s' ? '' : p.unit}</text>`);
+      const note = r.notes?.[i] ? ` ${r.notes[i]}` : '';
+      out.push(`<text x="${tx}" y="${by + barH - 3}" class="value">${fmt(v.median, p.unit)} ${p.unit === 'req/s' ? '' : p.unit}${esc(note)}</text>`);
     });
     y += groupH;
   }
@@ -90,15 +103,15 @@ function memoryPanel(y0: number, m: NonNullable<ChartInput['memory']>): { svg: s
   const top = y0 + 34;
   const pts = m.points;
   const tMax = Math.max(1, ...pts.map((p) => p.tS));
-  const yMax = niceMax(Math.max(...pts.map((p) => p.mib)) * 1.1);
+  const yStep = niceStep(Math.max(...pts.map((p) => p.mib)) * 1.1, 4);
+  const yMax = yStep * Math.ceil((Math.max(...pts.map((p) => p.mib)) * 1.1) / yStep);
   const sx = (t: number) => x0 + (t / tMax) * plotW;
   const sy = (v: number) => top + plotH - (v / yMax) * plotH;
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax / 4) * i;
+  for (let v = 0; v <= yMax + 1e-9; v += yStep) {
     out.push(`<line x1="${x0}" y1="${sy(v)}" x2="${x0 + plotW}" y2="${sy(v)}" class="grid"/><text x="${x0 - 6}" y="${sy(v) + 4}" text-anchor="end" class="tick">${Math.round(v)} MiB</text>`);
   }
-  for (let i = 0; i <= 5; i++) {
-    const t = (tMax / 5) * i;
+  const tStep = niceStep(tMax, 6);
+  for (let t = 0; t <= tMax + 1e-9; t += tStep) {
     out.push(`<text x="${sx(t)}" y="${top + plotH + 14}" text-anchor="middle" class="tick">${Math.round(t)} s</text>`);
   }
   if (pts.length > 1) out.push(`<polyline fill="none" stroke="${COLORS[0]}" stroke-width="2" points="${pts.map((p) => `${sx(p.tS).toFixed(1)},${sy(p.mib).toFixed(1)}`).join(' ')}"/>`);
@@ -144,6 +157,11 @@ export function renderChart(c: ChartInput): string {
   const lat = barPanel(y, c.latency);
   parts.push(lat.svg);
   y += lat.h;
+  if (c.cpu) {
+    const cp = barPanel(y, c.cpu);
+    parts.push(cp.svg);
+    y += cp.h;
+  }
   if (c.memory && c.memory.points.length > 1) {
     const m = memoryPanel(y, c.memory);
     parts.push(m.svg);

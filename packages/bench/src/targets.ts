@@ -113,18 +113,31 @@ export async function clusterTarget(dir: string, up: Upstreams, lbMain: string, 
   };
 }
 
-export async function bareProxyTarget(dir: string, up: Upstreams, execArgv: string[] = []): Promise<Target & { stop: () => Promise<void> }> {
+const BARE = {
+  'http-proxy': { id: 'http-proxy', label: 'bare http-proxy + keep-alive agent', note: 'the floor of our stack: no health checks, retries, body buffering or timeouts' },
+  'node-http': { id: 'node-http', label: 'bare node:http.request proxy (no http-proxy)', note: 'prototype floor without http-proxy: same agents, request/response piped by hand' },
+  undici: { id: 'undici', label: 'bare undici.Pool proxy', note: 'prototype floor with undici as the upstream client (pool.stream)' },
+} as const;
+
+export async function bareProxyTarget(
+  dir: string,
+  up: Upstreams,
+  execArgv: string[] = [],
+  mode: keyof typeof BARE = 'http-proxy',
+): Promise<Target & { stop: () => Promise<void> }> {
   const port = await freePort();
-  const proc = startProc('bare-http-proxy', process.execPath, [...execArgv, path.join(DIST, 'bare-proxy.js'), String(port), up.urls.join(',')], {
-    log: path.join(dir, 'bare-proxy.log'),
+  const b = BARE[mode];
+  const proc = startProc(`bare-${mode}`, process.execPath, [...execArgv, path.join(DIST, 'bare-proxy.js'), String(port), up.urls.join(','), mode], {
+    log: path.join(dir, `bare-${mode}.log`),
   });
   await waitForPort(port, proc);
   return {
-    id: 'http-proxy',
-    label: 'bare http-proxy + keep-alive agent',
+    id: b.id,
+    label: b.label,
     url: `http://127.0.0.1:${port}/api`,
     pid: proc.pid,
-    note: 'the floor of our stack: no health checks, retries, body buffering or timeouts',
+    note: b.note,
+    extra: mode !== 'http-proxy',
     stop: () => proc.stop(10_000),
   };
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { UpstreamConfig } from '../config/lb-config';
 import { UpstreamStats } from '../metrics/upstream-stats';
+import { PendingList } from './pending-list';
 
 /** What health checks say. */
 export type Health = 'healthy' | 'unhealthy';
@@ -23,10 +24,7 @@ export interface Transition {
   reason: string;
 }
 
-/** A request waiting for an upstream's response headers; can be aborted when the upstream is declared dead. */
-export interface PendingRequest {
-  abortAsDead(): void;
-}
+export type { PendingRequest } from './pending-list';
 
 /**
  * One upstream and its state machine: fall consecutive failures → unhealthy, rise consecutive
@@ -49,7 +47,7 @@ export class Upstream {
   lastCheck: CheckResult = { ok: false, reason: 'pending' };
   private failStreak = 0;
   private riseStreak = 0;
-  readonly pending = new Set<PendingRequest>();
+  readonly pending = new PendingList();
   /** Request counters for the metrics, bumped on the request path. */
   readonly stats = new UpstreamStats();
 

@@ -14,6 +14,10 @@ type Req = http.IncomingMessage & { [kCtx]?: ProxyRequest };
 
 /** One client request across its attempts (at most one per upstream). */
 class ProxyRequest implements PendingRequest {
+  // Declared up front so every request object has the same shape (the pending list links).
+  pendingOwner?: PendingRequest['pendingOwner'] = undefined;
+  pendingPrev?: PendingRequest = undefined;
+  pendingNext?: PendingRequest = undefined;
   upstream?: Upstream;
   /** The last upstream tried, for attributing a failure once every attempt is released. */
   lastTried?: Upstream;
@@ -149,8 +153,9 @@ export class ProxyHandler {
     ctx.gotResponse = true;
     ctx.upstream.pending.delete(ctx);
     proxyRes.headers['x-upstream'] = ctx.upstream.name;
-    // Hop-by-hop: the upstream's idle timeout is not ours to announce to the client.
-    delete proxyRes.headers['keep-alive'];
+    // Hop-by-hop: the upstream's idle timeout is not ours to announce to the client. (Set to
+    // undefined rather than deleted: http-proxy skips it, and the headers object keeps its shape.)
+    proxyRes.headers['keep-alive'] = undefined;
     // An upstream that dies mid-body must not leave the client waiting forever.
     proxyRes.once('aborted', () => res.destroy());
   }
