@@ -46,6 +46,9 @@ async function main(): Promise<void> {
   const say = (s: string) => process.stdout.write(s + '\n');
   let exitCode = 1;
   const onSignal = () => void lab.stop().then(() => process.exit(130));
+  // A closed stdout (demo | head) must not crash the demo and leave the lab running.
+  process.stdout.on('error', () => {});
+  process.once('exit', () => lab.killAllSync());
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

@@ -89,6 +89,23 @@ export class LocalLab {
     await waitForPort(adminPort, pid, 10_000, log);
   }
 
+  /**
+   * Last resort when this process is exiting and cannot wait (an uncaught error, a closed stdout):
+   * SIGTERM every process of the lab, synchronously, so none is left running.
+   */
+  killAllSync(): void {
+    if (!this.stateFile.exists()) return;
+    const s = this.stateFile.read();
+    for (const p of [...Object.values(s.slots), ...Object.values(s.beside), s.lb]) {
+      try {
+        if (p.pid) process.kill(p.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+    this.stateFile.remove();
+  }
+
   /** Ends every process of the lab (idempotent). */
   async stop(): Promise<void> {
     if (!this.stateFile.exists()) return;
