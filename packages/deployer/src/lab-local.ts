@@ -16,6 +16,7 @@ async function main(): Promise<void> {
       `logs in .lab/local/logs; deploy with: npm run rolling-deploy -- --runtime local --version v2\nCtrl-C stops everything.\n`,
   );
   const stop = () => void lab.stop().then(() => process.exit(0));
+  process.once('exit', () => lab.killAllSync());
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   setInterval(() => {}, 1 << 30);
