@@ -2,11 +2,13 @@ import { formatSummary, LoadChecker, summarize } from '../packages/loadcheck/src
 import { ComposeLab } from './support/compose-lab';
 
 jest.setTimeout(600_000);
+/** GET rate during the deploy; raise it to find the highest rate with zero failures (E2E_RATE=800 npm run e2e -- rolling). */
+const RATE = Number(process.env.E2E_RATE ?? 200);
 
 /** GETs at ≥ 200/s, POSTs with JSON bodies, and 2 s requests, all over keep-alive connections. */
 function startLoad(lab: ComposeLab) {
   const l = {
-    get: new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 200 }),
+    get: new LoadChecker({ url: `${lab.lbUrl}/api`, rate: RATE, connections: Math.max(64, RATE / 10) }),
     post: new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 20, method: 'POST', body: { order: 42, items: ['a', 'b'] } }),
     slow: new LoadChecker({ url: `${lab.lbUrl}/api?delayMs=2000`, rate: 5 }),
   };
@@ -42,12 +44,12 @@ describe('rolling deploy on compose under load (real containers)', () => {
     expect(summarize(post).failed).toBe(0);
     expect(summarize(slow).failed).toBe(0);
     expect(slow.length).toBeGreaterThan(20);
-    // At least 200 requests/s were really sent during the deploy.
+    // The rate was really sent during the deploy.
     const during = get.filter((o) => o.sentAt >= from && o.sentAt <= to);
-    expect(during.length).toBeGreaterThanOrEqual(Math.floor(((to - from) / 1000) * 200 * 0.95));
+    expect(during.length).toBeGreaterThanOrEqual(Math.floor(((to - from) / 1000) * RATE * 0.95));
     expect(new Set(during.map((o) => o.version))).toEqual(new Set(['v1', 'v2']));
     const after = get.filter((o) => o.sentAt > to + 200);
-    expect(after.length).toBeGreaterThan(200);
+    expect(after.length).toBeGreaterThan(RATE);
     expect(new Set(after.map((o) => o.version))).toEqual(new Set(['v2']));
     expect(result.report!.final.map((i) => i.version)).toEqual(['v2', 'v2']);
     // Compose stays the source of truth: the env file holds the deployed versions.
