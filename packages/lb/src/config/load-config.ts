@@ -44,22 +44,22 @@ export function parseYaml(text: string, source: string): Record<string, unknown>
 function applyEnv(doc: Record<string, unknown>, env: Env, source: string): Record<string, unknown> {
   const out: Record<string, unknown> = { ...doc };
   const problems: string[] = [];
-  const listen = { ...(typeof out.listen === 'object' && out.listen !== null ? (out.listen as object) : {}) } as Record<string, unknown>;
-  if (env.LB_HOST) listen.host = env.LB_HOST;
-  if (env.LB_PORT) {
-    const port = Number(env.LB_PORT);
-    if (!Number.isInteger(port)) problems.push(`env LB_PORT: expected an integer, got "${env.LB_PORT}"`);
-    listen.port = port;
-  }
-  if (env.LB_HOST || env.LB_PORT) out.listen = listen;
-  const admin = { ...(typeof out.admin === 'object' && out.admin !== null ? (out.admin as object) : {}) } as Record<string, unknown>;
-  if (env.LB_ADMIN_HOST) admin.host = env.LB_ADMIN_HOST;
-  if (env.LB_ADMIN_PORT) {
-    const port = Number(env.LB_ADMIN_PORT);
-    if (!Number.isInteger(port)) problems.push(`env LB_ADMIN_PORT: expected an integer, got "${env.LB_ADMIN_PORT}"`);
-    admin.port = port;
-  }
-  if (env.LB_ADMIN_HOST || env.LB_ADMIN_PORT) out.admin = admin;
+  // Host and port of a section from two variables, e.g. LB_HOST/LB_PORT → listen.host/listen.port.
+  const hostPort = (section: 'listen' | 'admin', hostVar: string, portVar: string) => {
+    const host = env[hostVar];
+    const rawPort = env[portVar];
+    if (!host && !rawPort) return;
+    const current = out[section];
+    const next = { ...(typeof current === 'object' && current !== null ? current : {}) } as Record<string, unknown>;
+    if (host) next.host = host;
+    if (rawPort) {
+      next.port = Number(rawPort);
+      if (!Number.isInteger(next.port)) problems.push(`env ${portVar}: expected an integer, got "${rawPort}"`);
+    }
+    out[section] = next;
+  };
+  hostPort('listen', 'LB_HOST', 'LB_PORT');
+  hostPort('admin', 'LB_ADMIN_HOST', 'LB_ADMIN_PORT');
   // The token never lives in the YAML file (it would end up in the repo).
   if ('adminToken' in out) problems.push('adminToken: unknown key (the admin token comes from env LB_ADMIN_TOKEN)');
   if (env.LB_ADMIN_TOKEN) out.adminToken = env.LB_ADMIN_TOKEN;
