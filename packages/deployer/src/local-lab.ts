@@ -17,6 +17,8 @@ export interface LocalLabOptions {
   clientEnv?: Record<string, string>;
   /** YAML config for the balancer (health-check settings); upstreams come from the lab. */
   lbConfigFile?: string;
+  /** Extra environment for the balancer (e.g. LB_WORKERS). */
+  lbEnv?: Record<string, string>;
 }
 
 /**
@@ -81,6 +83,7 @@ export class LocalLab {
         LB_ADMIN_TOKEN: state.adminToken,
         LB_UPSTREAMS: Object.values(state.slots).map((s) => `http://127.0.0.1:${s.port}`).join(','),
         LB_CONFIG: o.lbConfigFile ?? '',
+        ...o.lbEnv,
       },
       log,
     );

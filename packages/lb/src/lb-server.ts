@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import path from 'node:path';
 import type { LbConfig } from './config/lb-config';
 import { createAdminApi } from './admin/admin-api';
+import { clusterForker, type ForkWorker, WorkerFleet } from './cluster/worker-fleet';
 import { HealthChecker, realTimers, type Timers } from './health/health-checker';
 import { httpProbe, type Probe } from './health/http-probe';
 import { createLogger, type Logger } from './logger';
@@ -12,19 +13,22 @@ import type { UpstreamConfig } from './config/lb-config';
 import type { SplitEntry } from './balancing/traffic-split';
 import { UpstreamPool } from './pool/upstream-pool';
 import { ProxyHandler } from './proxy/proxy-handler';
+import { closeGracefully, createTrafficServer, listen } from './traffic-server';
 
 export interface LoadBalancerDeps {
   log?: Logger;
   probe?: Probe;
   timers?: Timers;
+  /** How cluster workers are started when `workers` > 1 (default: node:cluster running this package's main.js). */
+  forkWorker?: ForkWorker;
 }
-
-/** Paths under this prefix are the balancer's own; everything else is proxied. */
-const OWN_PREFIX = '/__lb/';
 
 /**
  * The balancer: upstream pool + health checker + proxy on one HTTP server, with an explicit
  * start() and an idempotent stop() that stops accepting and lets in-flight requests finish.
+ *
+ * With `workers` > 1 this object is the cluster's primary: it keeps the pool's state, the health
+ * checks and the admin API, and N worker processes serve the traffic port, following its state.
  */
 export class LoadBalancer {
   readonly pool: UpstreamPool;
@@ -32,6 +36,7 @@ export class LoadBalancer {
   readonly metrics: LbMetrics;
   private readonly proxy: ProxyHandler;
   private readonly log: Logger;
+  private readonly fleet?: WorkerFleet;
   private server?: http.Server;
   private adminServer?: http.Server;
   private stopping?: Promise<void>;
@@ -41,13 +46,24 @@ export class LoadBalancer {
     deps: LoadBalancerDeps = {},
   ) {
     this.log = deps.log ?? createLogger();
-    this.pool = new UpstreamPool(config, (t) => this.onTransition(t));
+    this.pool = new UpstreamPool(config, { onTransition: (t) => this.onTransition(t), onChange: () => this.fleet?.publish() });
     this.health = new HealthChecker(config.healthCheck, deps.probe ?? httpProbe, deps.timers ?? realTimers);
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, this.log, this.metrics);
+    if (config.workers > 1) {
+      this.fleet = new WorkerFleet(
+        config.workers,
+        config,
+        deps.forkWorker ?? clusterForker(path.join(__dirname, 'main.js')),
+        () => this.pool.exportState(),
+        (name, result) => this.pool.get(name)?.reportPassiveFailure(result),
+        this.log,
+      );
+    }
   }
 
   get port(): number {
+    if (this.fleet) return this.fleet.port;
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
@@ -56,23 +72,11 @@ export class LoadBalancer {
   }
 
   async start(): Promise<void> {
-    // The balancer's own endpoints use express; proxied traffic skips its middleware stack, which
-    // would only add cost to every request (and body parsers would consume proxied bodies).
-    const own = express();
-    own.disable('x-powered-by');
-    own.get('/__lb/health', (_req, res) => {
-      res.json({ status: 'ok', inRotation: this.pool.inRotation.length, upstreams: this.pool.all().map((u) => u.snapshot()) });
-    });
-    own.use((_req, res) => res.status(404).json({ error: 'not found' }));
-    const server = http.createServer((req, res) => {
-      if (req.url?.startsWith(OWN_PREFIX)) own(req, res);
-      else this.proxy.handle(req, res);
-    });
-    // Clients may keep connections open; stay above common client idle timeouts.
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    this.server = server;
-    await listen(server, this.config.listen.port, this.config.listen.host);
+    if (this.fleet) await this.fleet.start();
+    else {
+      this.server = createTrafficServer(this.pool, this.proxy);
+      await listen(this.server, this.config.listen.port, this.config.listen.host);
+    }
     const { admin } = this.config;
     if (admin.enabled) {
       this.adminServer = http.createServer(createAdminApi(this, admin.token));
@@ -83,6 +87,7 @@ export class LoadBalancer {
     this.log.info('listening', {
       host: this.config.listen.host,
       port: this.port,
+      workers: this.config.workers,
       admin: admin.enabled ? `${admin.host}:${this.adminPort}` : 'disabled',
       upstreams: this.pool.all().map((u) => u.url),
       healthCheck: this.config.healthCheck,
@@ -105,8 +110,40 @@ export class LoadBalancer {
   async drain(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number }> {
     u.setAdmin('draining', 'drain requested');
     const began = Date.now();
-    while (u.inFlight > 0 && Date.now() - began < waitMs) await new Promise((r) => setTimeout(r, 10));
-    return { drained: u.inFlight === 0, waitedMs: Date.now() - began };
+    let inFlight = await this.inFlight(u);
+    while (inFlight > 0 && Date.now() - began < waitMs) {
+      await new Promise((r) => setTimeout(r, 10));
+      inFlight = await this.inFlight(u);
+    }
+    return { drained: inFlight === 0, waitedMs: Date.now() - began };
+  }
+
+  /** Requests in flight to `u`: counted here, or asked of every worker in cluster mode. */
+  private inFlight(u: Upstream): Promise<number> | number {
+    return this.fleet ? this.fleet.inFlight(u.name) : u.inFlight;
+  }
+
+  /**
+   * Brings the counters shown by the admin API and /metrics up to date. In cluster mode the requests
+   * are counted in the workers: their sums are copied onto the primary's upstreams (which proxy nothing).
+   */
+  async refreshStats(): Promise<void> {
+    if (!this.fleet) return;
+    const stats = await this.fleet.stats();
+    this.metrics.noUpstream = stats.noUpstream;
+    for (const u of this.pool.all()) {
+      const c = stats.upstreams[u.name];
+      if (!c) continue;
+      u.inFlight = c.inFlight;
+      u.requests = c.requests;
+      u.failures = c.failures;
+      u.retries = c.retries;
+      u.stats.retries = c.retries;
+      u.stats.byClass.set(c.byClass);
+      u.stats.buckets.set(c.buckets);
+      u.stats.sum = c.sum;
+      u.stats.count = c.count;
+    }
   }
 
   /** Drains (up to `waitMs`), then removes the upstream; requests still in flight after that are cut. */
@@ -134,29 +171,11 @@ export class LoadBalancer {
       this.health.stop();
       this.adminServer?.close();
       this.adminServer?.closeAllConnections();
-      const server = this.server;
-      if (server) {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
-        await closed;
-        clearInterval(sweep);
-        clearTimeout(force);
-      }
+      if (this.server) await closeGracefully(this.server, timeoutMs);
+      await this.fleet?.stop(timeoutMs);
       this.proxy.close();
       this.pool.destroy();
     })();
     return this.stopping;
   }
-}
-
-function listen(server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

@@ -1,9 +1,11 @@
+import cluster from 'node:cluster';
+import { runWorker } from './cluster/lb-worker';
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/load-config';
 import { LoadBalancer } from './lb-server';
 import { createLogger, type LogLevel } from './logger';
 
-const USAGE = 'usage: lb [--config <file.yaml>]   (or env LB_CONFIG; LB_HOST, LB_PORT, LB_UPSTREAMS override)';
+const USAGE = 'usage: lb [--config <file.yaml>]   (or env LB_CONFIG; LB_HOST, LB_PORT, LB_WORKERS, LB_UPSTREAMS override)';
 
 function parseArgs(argv: string[]): { config?: string } {
   const out: { config?: string } = {};
@@ -52,7 +54,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
 }
 
-main().catch((err) => {
+// A cluster worker gets its config and routing state from the primary (see cluster/lb-worker.ts).
+if (cluster.isWorker) runWorker((n) => createLogger((process.env.LOG_LEVEL as LogLevel) || 'info', undefined, `lb-worker-${n}`));
+else main().catch((err) => {
   process.stderr.write(`lb: unexpected failure: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { LoadChecker } from '@zdl/loadcheck';
 import { HttpLbAdmin } from '../lb-client/http-lb-admin';
-import { LocalLab } from '../local-lab';
+import { LocalLab, type LocalLabOptions } from '../local-lab';
 
 /** Starts a local lab (real processes on loopback), waits until both instances are in rotation. */
-export async function withLocalLab(fn: (lab: LocalLab, lb: HttpLbAdmin) => Promise<void>): Promise<void> {
-  const lab = new LocalLab({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-local-')) });
+export async function withLocalLab(fn: (lab: LocalLab, lb: HttpLbAdmin) => Promise<void>, options: Omit<LocalLabOptions, 'dir'> = {}): Promise<void> {
+  const lab = new LocalLab({ ...options, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-local-')) });
   await lab.start();
   try {
     const lb = new HttpLbAdmin(lab.adminUrl, lab.state.adminToken);

@@ -17,6 +17,10 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
   app.disable('x-powered-by');
   app.use(auth(token));
   app.use(express.json({ limit: '64kb' }));
+  // In cluster mode the counters live in the workers: gather them before answering.
+  app.use((_req, _res, next) => {
+    lb.refreshStats().then(() => next(), next);
+  });
 
   const find = (req: Request, res: Response): Upstream | undefined => {
     const u = lb.pool.get(String(req.params.name));

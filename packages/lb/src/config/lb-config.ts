@@ -1,6 +1,12 @@
 /** The balancer's configuration after validation: typed, complete, frozen. */
 export interface LbConfig {
   readonly listen: { readonly host: string; readonly port: number };
+  /**
+   * Processes serving the traffic port. 1: one process does everything. More: node:cluster workers
+   * proxy while the primary keeps health checks, the admin API and the routing state ("auto" in the
+   * file = one per CPU).
+   */
+  readonly workers: number;
   readonly upstreams: readonly UpstreamConfig[];
   readonly healthCheck: {
     readonly path: string;
@@ -52,6 +58,7 @@ export interface UpstreamConfig {
 /** Every default in one place. */
 export const DEFAULT_CONFIG: LbConfig = {
   listen: { host: '0.0.0.0', port: 8080 },
+  workers: 1,
   upstreams: [
     { url: 'http://127.0.0.1:8081', name: '127.0.0.1:8081' },
     { url: 'http://127.0.0.1:8082', name: '127.0.0.1:8082' },

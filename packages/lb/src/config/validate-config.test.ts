@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { ConfigError } from './config-error';
 import { loadConfig, parseYaml } from './load-config';
 import { DEFAULT_CONFIG } from './lb-config';
@@ -42,7 +43,7 @@ describe('config validation', () => {
   it.each([
     ['wrong type', 'listen:\n  port: "8080"', ['listen.port: expected an integer from 0 to 65535, got "8080"']],
     ['port out of range', 'listen: { port: 70000 }', ['listen.port: expected an integer from 0 to 65535, got 70000']],
-    ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, upstreams, healthCheck, admin, routing, proxy)']],
+    ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, workers, upstreams, healthCheck, admin, routing, proxy)']],
     ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, timeoutMs, fall, rise)']],
     ['timeout not below interval', 'healthCheck: { intervalMs: 500, timeoutMs: 500 }', ['healthCheck.timeoutMs: must be less than healthCheck.intervalMs (500), got 500']],
     ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream']],
@@ -55,6 +56,7 @@ describe('config validation', () => {
     ['health path without slash', 'healthCheck: { path: ping }', ['healthCheck.path: must start with "/", got "ping"']],
     ['fall of zero', 'healthCheck: { fall: 0 }', ['healthCheck.fall: expected an integer from 1 to 100, got 0']],
     ['section of the wrong shape', 'proxy: 5', ['proxy: expected a mapping']],
+    ['zero workers', 'workers: 0', ['workers: expected an integer from 1 to 64 or "auto", got 0']],
   ])('rejects %s with a message naming the field', (_name, yaml, expected) => {
     expect(problemsOf(() => fromYaml(yaml))).toEqual(expected);
   });
@@ -87,5 +89,13 @@ describe('config validation', () => {
     expect(c.listen.port).toBe(9000);
     expect(c.upstreams.map((u) => u.url)).toEqual(['http://x:1', 'http://y:2']);
     expect(problemsOf(() => loadConfig(undefined, { LB_PORT: 'abc' }))).toEqual(['env LB_PORT: expected an integer, got "abc"']);
+  });
+
+  it('takes the number of processes from the file or LB_WORKERS (default 1, "auto" = one per CPU)', () => {
+    expect(loadConfig(undefined, {}).workers).toBe(1);
+    expect(loadConfig(undefined, { LB_WORKERS: '2' }).workers).toBe(2);
+    expect(loadConfig(undefined, { LB_WORKERS: 'auto' }).workers).toBe(Math.min(64, os.availableParallelism()));
+    expect(problemsOf(() => loadConfig(undefined, { LB_WORKERS: 'two' }))).toEqual(['env LB_WORKERS: expected a number of processes or "auto", got "two"']);
+    expect(problemsOf(() => loadConfig(undefined, { LB_WORKERS: '100' }))).toEqual(['workers: expected an integer from 1 to 64 or "auto", got 100']);
   });
 });

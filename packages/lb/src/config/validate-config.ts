@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { ConfigError } from './config-error';
 import { DEFAULT_CONFIG, type LbConfig, type UpstreamConfig } from './lb-config';
 import { parseUpstreamUrl } from './parse-upstream-url';
@@ -7,7 +8,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 /** The keys each section accepts; anything else is reported as unknown (a typo would otherwise be ignored). */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
-  '': ['listen', 'upstreams', 'healthCheck', 'admin', 'routing', 'proxy'],
+  '': ['listen', 'workers', 'upstreams', 'healthCheck', 'admin', 'routing', 'proxy'],
   routing: ['userKeyHeader', 'userKeyCookie', 'forceGroupHeader', 'forceGroupCookie'],
   admin: ['enabled', 'host', 'port'],
   listen: ['host', 'port'],
@@ -70,6 +71,7 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
   const token = typeof adminToken === 'string' && adminToken !== '' ? adminToken : undefined;
   const config: LbConfig = {
     listen: { host: str(listen, 'listen', 'host', d.listen.host), port: int(listen, 'listen', 'port', d.listen.port, 0, 65535) },
+    workers: workers(doc.workers, d.workers, problems),
     upstreams: upstreams(doc.upstreams, problems) ?? d.upstreams,
     healthCheck: {
       path: str(hc, 'healthCheck', 'path', d.healthCheck.path, (s) => (s.startsWith('/') ? undefined : `must start with "/", got "${s}"`)),
@@ -112,6 +114,18 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
   }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(config);
+}
+
+const MAX_WORKERS = 64;
+
+function workers(raw: unknown, def: number, problems: string[]): number {
+  if (raw === undefined) return def;
+  if (raw === 'auto') return Math.min(MAX_WORKERS, os.availableParallelism());
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > MAX_WORKERS) {
+    problems.push(`workers: expected an integer from 1 to ${MAX_WORKERS} or "auto", got ${show(raw)}`);
+    return def;
+  }
+  return raw;
 }
 
 function upstreams(raw: unknown, problems: string[]): UpstreamConfig[] | undefined {

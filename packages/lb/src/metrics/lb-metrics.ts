@@ -25,7 +25,7 @@ function scraped(name: string, help: string, type: 'counter' | 'histogram', valu
 export class LbMetrics {
   readonly registry = new Registry();
   /** Requests answered 503 because no upstream was in rotation. */
-  private noUpstream = 0;
+  noUpstream = 0;
 
   constructor(pool: UpstreamPool) {
     const registers = [this.registry];

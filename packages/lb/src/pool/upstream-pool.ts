@@ -2,7 +2,25 @@ import type http from 'node:http';
 import { SmoothWeightedRoundRobin } from '../balancing/smooth-weighted-round-robin';
 import { type SplitEntry, TrafficSplit } from '../balancing/traffic-split';
 import type { LbConfig, UpstreamConfig } from '../config/lb-config';
-import { Upstream, type Transition } from './upstream';
+import { Upstream, type AdminState, type CheckResult, type Health, type Transition } from './upstream';
+
+/** What a cluster worker needs to route exactly like its primary: one message, applied in one step. */
+export interface PoolState {
+  upstreams: Array<{ name: string; url: string; group: string; weight: number; health: Health; admin: AdminState; evictions: number }>;
+  split: SplitEntry[] | null;
+}
+
+export interface PoolHooks {
+  /** A shown state changed (for the log). */
+  onTransition?: (t: Transition) => void;
+  /** Anything routing depends on changed: an upstream's health, admin state, group or weight, the set of upstreams, the split. */
+  onChange?: () => void;
+  /**
+   * Where a request's failure to reach an upstream goes. By default into the upstream's own state
+   * machine; a cluster worker sends it to the primary, which owns health.
+   */
+  onPassiveFailure?: (u: Upstream, result: CheckResult) => void;
+}
 
 /** What a request says about where it wants to go (read only while a split is active). */
 export interface RouteHints {
@@ -22,21 +40,36 @@ export class UpstreamPool {
   private readonly agentOptions: http.AgentOptions;
   private _split?: TrafficSplit;
 
+  private readonly onChange: () => void;
+
   constructor(
     private readonly config: LbConfig,
-    private readonly onTransition: (t: Transition) => void = () => {},
+    private readonly hooks: PoolHooks = {},
   ) {
     this.agentOptions = { timeout: config.proxy.idleSocketMs, scheduling: 'lifo' };
+    this.onChange = hooks.onChange ?? (() => {});
     for (const u of config.upstreams) this.add(u);
   }
 
   add(config: UpstreamConfig): Upstream {
-    const upstream = new Upstream(config, this.config.healthCheck, this.agentOptions, (t) => {
-      this.rebuild();
-      this.onTransition(t);
-    });
-    this.upstreams.set(upstream.name, upstream);
+    const upstream = this.create(config);
     this.rebuild();
+    this.onChange();
+    return upstream;
+  }
+
+  private create(config: UpstreamConfig): Upstream {
+    const upstream = new Upstream(
+      config,
+      this.config.healthCheck,
+      this.agentOptions,
+      (t) => {
+        this.rebuild();
+        this.hooks.onTransition?.(t);
+      },
+      () => this.onChange(),
+    );
+    this.upstreams.set(upstream.name, upstream);
     return upstream;
   }
 
@@ -46,6 +79,7 @@ export class UpstreamPool {
     this.upstreams.delete(name);
     u.destroy();
     this.rebuild();
+    this.onChange();
     return true;
   }
 
@@ -53,6 +87,55 @@ export class UpstreamPool {
   update(u: Upstream, change: { group?: string; weight?: number }): void {
     if (change.group !== undefined) u.group = change.group;
     if (change.weight !== undefined) u.weight = change.weight;
+    this.rebuild();
+    this.onChange();
+  }
+
+  /** A request could not reach `u` (refused, reset, timed out). */
+  reportPassiveFailure(u: Upstream, result: CheckResult): void {
+    if (this.hooks.onPassiveFailure) {
+      u.failures++;
+      this.hooks.onPassiveFailure(u, result);
+    } else u.reportPassiveFailure(result);
+  }
+
+  /** Everything routing depends on, for a cluster worker. */
+  exportState(): PoolState {
+    return {
+      upstreams: this.all().map((u) => ({ name: u.name, url: u.url, group: u.group, weight: u.weight, health: u.health, admin: u.admin, evictions: u.evictions })),
+      split: this._split ? [...this._split.entries] : null,
+    };
+  }
+
+  /**
+   * Makes this pool route like the one that exported `state` (a cluster worker following its
+   * primary): adds, updates and removes upstreams and sets the split, then rebuilds once, all in
+   * one synchronous step, so no request sees half of a change.
+   */
+  applyState(state: PoolState): void {
+    const keep = new Set<string>();
+    for (const s of state.upstreams) {
+      keep.add(s.name);
+      let u = this.upstreams.get(s.name);
+      if (u && u.url !== s.url) {
+        this.upstreams.delete(s.name);
+        u.destroy();
+        u = undefined;
+      }
+      u ??= this.create({ url: s.url, name: s.name });
+      u.group = s.group;
+      u.weight = s.weight;
+      u.follow(s);
+    }
+    for (const [name, u] of this.upstreams) {
+      if (keep.has(name)) continue;
+      this.upstreams.delete(name);
+      u.destroy();
+    }
+    // Keep the current split object when unchanged: it carries the position in its weighted sequence.
+    if (JSON.stringify(state.split) !== JSON.stringify(this._split?.entries ?? null)) {
+      this._split = state.split ? new TrafficSplit(state.split) : undefined;
+    }
     this.rebuild();
   }
 
@@ -75,6 +158,7 @@ export class UpstreamPool {
   /** Sets (or with undefined, clears) the traffic split between groups: one atomic change. */
   setSplit(entries: readonly SplitEntry[] | undefined): void {
     this._split = entries ? new TrafficSplit(entries) : undefined;
+    this.onChange();
   }
 
   /** True when requests must be read for route hints (a split is active). */

@@ -45,6 +45,8 @@ export class Upstream {
   failures = 0;
   retries = 0;
   lastCheck: CheckResult = { ok: false, reason: 'pending' };
+  /** How many times its connections were evicted; cluster workers follow this count to evict theirs. */
+  evictions = 0;
   private failStreak = 0;
   private riseStreak = 0;
   readonly pending = new PendingList();
@@ -56,6 +58,8 @@ export class Upstream {
     private readonly thresholds: { fall: number; rise: number },
     agentOptions: http.AgentOptions,
     private readonly onTransition: (t: Transition) => void,
+    /** Any change of health, admin state or evictions, even one that does not change the shown state. */
+    private readonly onChange: () => void = () => {},
   ) {
     this.url = config.url;
     this.name = config.name;
@@ -98,6 +102,19 @@ export class Upstream {
     }
   }
 
+  /**
+   * Takes health and admin state as decided elsewhere (a cluster worker follows its primary, which
+   * runs the health checks): no state machine here, and evicts when the primary has evicted.
+   */
+  follow(remote: { health: Health; admin: AdminState; evictions: number }): void {
+    this.health = remote.health;
+    this.admin = remote.admin;
+    if (remote.evictions > this.evictions) {
+      this.evictions = remote.evictions;
+      this.evictConnections();
+    }
+  }
+
   private failure(result: CheckResult): void {
     this.riseStreak = 0;
     this.failStreak++;
@@ -106,19 +123,26 @@ export class Upstream {
     }
     // A host that does not answer at all may be gone without a word (no RST): requests waiting on it
     // would hang, so give them back to the proxy, which retries the idempotent ones elsewhere.
-    if (this.health === 'unhealthy' && result.unreachable) this.evict();
+    if (this.health === 'unhealthy' && result.unreachable) {
+      this.evictions++;
+      this.evictConnections();
+      this.onChange();
+    }
   }
 
-  private evict(): void {
+  /** Closes its idle pooled sockets and gives its waiting requests back to the proxy. */
+  evictConnections(): void {
     for (const sockets of Object.values(this.agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
     for (const p of [...this.pending]) p.abortAsDead();
   }
 
   private change(apply: () => void, reason: string): void {
     const from = this.state;
+    const before = `${this.health}/${this.admin}`;
     apply();
     const to = this.state;
     if (from !== to) this.onTransition({ upstream: this.name, from, to, reason });
+    if (`${this.health}/${this.admin}` !== before) this.onChange();
   }
 
   /** Closes every pooled socket; for shutdown. */

@@ -167,7 +167,7 @@ export class ProxyHandler {
     ctx.lastFailure = failure;
     const reused = ctx.proxyReq?.reusedSocket === true;
     if (failure.kind !== 'dead' && failure.kind !== 'timeout') {
-      upstream.reportPassiveFailure({ ok: false, reason: `request failed: ${err.code ?? err.message}`, unreachable: failure.kind === 'unreachable' });
+      this.pool.reportPassiveFailure(upstream, { ok: false, reason: `request failed: ${err.code ?? err.message}`, unreachable: failure.kind === 'unreachable' });
     }
     if (ctx.res.headersSent || ctx.gotResponse) {
       this.log.warn('upstream failed mid-response', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message });
