@@ -11,7 +11,9 @@ import { sleep, startLoad, withLocalLab } from './test-support/local-lab-fixture
 jest.setTimeout(180_000);
 
 describe('blue/green and canary on the local runtime under load', () => {
-  it('blue/green: 0 failed, and every request sent after the switch is answered by green', async () => {
+  // workers 2: the balancer in cluster mode, where a switch must reach every worker and the canary
+  // analysis reads metrics summed over the workers.
+  it.each([1, 2])('blue/green: 0 failed, and every request sent after the switch is answered by green (balancer workers: %i)', async (workers) => {
     await withLocalLab(async (lab, lb) => {
       const load = startLoad(lab.lbUrl);
       await sleep(1500);
@@ -33,10 +35,10 @@ describe('blue/green and canary on the local runtime under load', () => {
       expect(after.length).toBeGreaterThan(200);
       expect(new Set(after.map((o) => o.version))).toEqual(new Set(['v2']));
       expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
-    });
+    }, { lbEnv: { LB_WORKERS: String(workers) } });
   });
 
-  it('canary of a healthy version: each step gets its share ±5 points over ≥1,000 requests, sticky users stay put, promotion with 0 failed', async () => {
+  it.each([1, 2])('canary of a healthy version: each step gets its share ±5 points over ≥1,000 requests, sticky users stay put, promotion with 0 failed (balancer workers: %i)', async (workers) => {
     await withLocalLab(async (lab, lb) => {
       const load = startLoad(lab.lbUrl, 250);
       const users = new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 50, userKeys: Array.from({ length: 40 }, (_, i) => `user-${i}`) });
@@ -75,7 +77,7 @@ describe('blue/green and canary on the local runtime under load', () => {
         expect([...byUser.values()].every((v) => v.size === 1)).toBe(true);
       }
       expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
-    });
+    }, { lbEnv: { LB_WORKERS: String(workers) } });
   });
 
   it('canary of a broken version (FAIL_RATE=0.5): rolled back within the first step, failures bounded, back on v1', async () => {
