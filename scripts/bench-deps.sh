@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `npm run bench` compares against, from Debian's packages, when missing:
-# nginx (nginx-light), haproxy, and rsvg-convert (librsvg2-bin, to look at the SVG chart as a PNG).
+# nginx (nginx-light), haproxy, wrk (the closed-loop load generator: C, so it leaves the CPU to the
+# proxies, unlike autocannon) and rsvg-convert (librsvg2-bin, to look at the SVG chart as a PNG).
 # The services are NOT started: the bench runs its own nginx/HAProxy on loopback ports with
 # configs in a temp dir. Needs root (apt-get).
 set -euo pipefail
@@ -8,9 +9,10 @@ set -euo pipefail
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "bench-deps: nginx, haproxy and rsvg-convert are installed"
+  echo "bench-deps: nginx, haproxy, wrk and rsvg-convert are installed"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

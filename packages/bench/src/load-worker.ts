@@ -1,13 +1,16 @@
 import autocannon from 'autocannon';
 import { runFixedRate, type FixedRateOptions, type FixedRateResult } from './fixed-rate';
 import { percentiles, type Percentiles } from './stats';
+import { runWrk } from './wrk';
 
 /**
  * Runs one load job in its own process (so the generator's event loop is not shared with the
  * orchestrator) and sends the result back over IPC. Forked by load.ts.
  */
+export type ClosedGenerator = 'wrk' | 'autocannon';
+
 export type LoadJob =
-  | { kind: 'closed'; url: string; connections: number; durationMs: number; warmupMs: number }
+  | { kind: 'closed'; url: string; connections: number; durationMs: number; warmupMs: number; /** default autocannon */ generator?: ClosedGenerator }
   | ({ kind: 'rate'; warmupMs: number } & FixedRateOptions);
 
 export interface ClosedResult {
@@ -49,9 +52,11 @@ async function closedLoop(url: string, connections: number, durationMs: number, 
 
 async function run(job: LoadJob): Promise<LoadResult> {
   if (job.kind === 'closed') {
-    if (job.warmupMs > 0) await closedLoop(job.url, job.connections, job.warmupMs, false);
+    const once = (durationMs: number, record: boolean) =>
+      job.generator === 'wrk' ? runWrk({ url: job.url, connections: job.connections, durationMs }) : closedLoop(job.url, job.connections, durationMs, record);
+    if (job.warmupMs > 0) await once(job.warmupMs, false);
     process.send?.({ phase: 'measure' });
-    return { kind: 'closed', ...(await closedLoop(job.url, job.connections, job.durationMs, true)) };
+    return { kind: 'closed', ...(await once(job.durationMs, true)) };
   }
   const { warmupMs, kind: _k, ...o } = job;
   if (warmupMs > 0) await runFixedRate({ ...o, durationMs: warmupMs, windowMs: 0 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchRollingDeploy, PHASES, type DeployBenchResult } from './deploy-bench';
 import { benchDetection, type DetectionResult } from './detect-bench';
-import type { ClosedResult, LoadJob, LoadResult } from './load-worker';
+import type { ClosedGenerator, ClosedResult, LoadJob, LoadResult } from './load-worker';
 import type { FixedRateResult } from './fixed-rate';
 import { cleanupAll, CpuMeter, forkForResult, processTree, rssMiB, sleep, which } from './procs';
 import { median, minMax, round, slope } from './stats';
@@ -23,12 +23,14 @@ import {
   startUpstreams,
   type Target,
 } from './targets';
+import { wrkVersion } from './wrk';
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 1 round of 2 s per figure, no soak, 2-instance deploy only, no extra rows (< 1 min)
   --rounds <n>            rounds over all targets (full: 3)
   --duration <s>          seconds per measurement (full: 7; 1 s warm-up before each in round 1, 0.3 s after)
   --connections <n>       fixed concurrency (default 50)
+  --generator <g>         closed-loop load generator: wrk (default when installed: C, 1 thread) or autocannon (Node)
   --rate <n>              fixed request rate for the latency figures (default 2000)
   --soak <s>              balancer memory soak length, 0 for none (full: 300)
   --soak-rate <n>         request rate of the soak (default 1000)
@@ -47,6 +49,8 @@ interface Args {
   durationS: number;
   warmupS: number;
   connections: number;
+  /** undefined: wrk if installed, else autocannon */
+  generator?: ClosedGenerator;
   rate: number;
   soakS: number;
   soakRate: number;
@@ -110,6 +114,12 @@ function parseArgs(argv: string[]): Args {
       case '--connections':
         a.connections = Math.max(1, Math.round(num()));
         break;
+      case '--generator': {
+        const g = v();
+        if (g !== 'wrk' && g !== 'autocannon') fail(`--generator: expected wrk or autocannon, got "${g}"`);
+        a.generator = g;
+        break;
+      }
       case '--rate':
         a.rate = Math.max(1, num());
         break;
@@ -196,6 +206,42 @@ const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('e
 const ms = (n: number) => (!Number.isFinite(n) ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
+interface GeneratorInfo {
+  /** The closed-loop phase's load generator. */
+  closed: ClosedGenerator;
+  version?: string;
+  /** How it is run. */
+  command: string;
+  /** Why autocannon when wrk was not asked for explicitly. */
+  note?: string;
+}
+
+/** wrk when installed (or asked for), else autocannon with a note: on 2 cores autocannon takes a core. */
+function pickGenerator(args: Args): GeneratorInfo {
+  const wrk = which('wrk') ? wrkVersion() : undefined;
+  const wrkInfo = (): GeneratorInfo => ({ closed: 'wrk', version: wrk, command: `wrk -t1 -c${args.connections} -d<s>s --latency --timeout 10s -s <json report script>` });
+  const acInfo = (note?: string): GeneratorInfo => {
+    let version: string | undefined;
+    try {
+      version = (JSON.parse(fs.readFileSync(require.resolve('autocannon/package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      /* not found: leave it out */
+    }
+    return { closed: 'autocannon', version: version && `autocannon ${version}`, command: `autocannon in one Node process, ${args.connections} connections, pipelining 1, timeout 10 s`, note };
+  };
+  if (args.generator === 'wrk') {
+    if (!wrk) fail('--generator wrk: wrk is not installed (npm run bench:deps installs it, as root, from Debian)');
+    return wrkInfo();
+  }
+  if (args.generator === 'autocannon') return acInfo();
+  if (wrk) return wrkInfo();
+  const note =
+    'wrk is not installed: the closed loop uses autocannon, a Node process that takes about a core of its own, so nginx/HAProxy are held back by the generator ' +
+    'and the ratios against them are distorted. Install wrk with: npm run bench:deps (as root)';
+  say(`NOTE: ${note}`);
+  return acInfo(note);
+}
+
 function ensureProxies(): string[] {
   const notes: string[] = [];
   const missing = ['nginx', 'haproxy'].filter((b) => !which(b));
@@ -248,11 +294,14 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(DIST, 'upstream.js'))) fail('packages/bench is not built: run npm run build');
   if (!fs.existsSync(args.lbMain)) fail(`${args.lbMain} is missing: run npm run build`);
   warnings.push(...ensureProxies());
+  const generator = pickGenerator(args);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-bench-'));
   const want = (id: string, extra = false) => (args.targets ? args.targets.includes(id) : !extra || args.extras);
 
   // ---- targets --------------------------------------------------------------------------------
+  if (generator.note) warnings.push(generator.note);
+  say(`closed loop generator: ${generator.closed}${generator.version ? ` (${generator.version})` : ''}`);
   say('starting two upstreams and the targets (configs, pids and logs in ' + dir + ')...');
   const up = await startUpstreams(dir);
   const targets: Target[] = [];
@@ -305,7 +354,7 @@ async function main(): Promise<void> {
       current = t;
       const rec: RunRecord = { round: r, target: t.id };
       phase = 'closed';
-      const c = await runLoad(t, { kind: 'closed', url: t.url, connections: args.connections, durationMs: durMs, warmupMs: warmMs }, durMs + warmMs + 60_000);
+      const c = await runLoad(t, { kind: 'closed', url: t.url, connections: args.connections, durationMs: durMs, warmupMs: warmMs, generator: generator.closed }, durMs + warmMs + 60_000);
       sampleRss();
       if (c.result.kind === 'closed') {
         rec.closed = { ...c.result, cpuPct: c.cpuPct, usPerReq: ((c.cpuPct / 100) * 1e6) / c.result.rps, foreignCpuPct: c.foreignCpuPct, rssMiB: round(peakRss.get(t.id) ?? NaN, 1) };
@@ -412,7 +461,7 @@ async function main(): Promise<void> {
       }
     : undefined;
 
-  const text = formatReport(args, targets, summary, memory, deploys, detections, warnings);
+  const text = formatReport(args, generator, targets, summary, memory, deploys, detections, warnings);
   process.stdout.write('\n' + text + '\n');
 
   const result = {
@@ -421,7 +470,8 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(),
     durationS: round((performance.now() - t0) / 1000, 1),
     machine,
-    options: { ...args, out: undefined },
+    options: { ...args, generator: generator.closed, out: undefined },
+    generator: { ...generator, rate: 'src/fixed-rate.ts (Node, open loop)' },
     targets: targets.map(({ id, label, url, note, extra }) => ({ id, label, url, note, extra: !!extra })),
     summary,
     memory,
@@ -437,7 +487,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(jsonFile, JSON.stringify(result, null, 1));
   fs.writeFileSync(path.join(args.out, 'latest.json'), JSON.stringify(result, null, 1));
   fs.writeFileSync(path.join(args.out, `bench-${ts}.txt`), text + '\n');
-  const svg = chart(args, targets, summary, memory, deploys, machine, startedAt);
+  const svg = chart(args, generator, targets, summary, memory, deploys, machine, startedAt);
   fs.writeFileSync(path.join(args.out, `bench-${ts}.svg`), svg);
   fs.writeFileSync(path.join(args.out, 'latest.svg'), svg);
   say(`wrote ${path.relative(process.cwd(), jsonFile)}, ${path.relative(process.cwd(), path.join(args.out, 'latest.json'))}, latest.svg (chart) and bench-${ts}.txt`);
@@ -560,6 +610,7 @@ function table(header: string[], rows: string[][], alignLeft = 1): string {
 
 function formatReport(
   args: Args,
+  generator: GeneratorInfo,
   targets: Target[],
   summary: TargetSummary[],
   memory: { idleStartMiB: number; underLoad: { firstMiB: number; peakMiB: number; endMiB: number }; afterRoundsMiB: number; soak?: Record<string, unknown> } | undefined,
@@ -572,7 +623,7 @@ function formatReport(
   const proxy = summary.find((s) => s.id === 'http-proxy');
   const lb = summary.find((s) => s.id === 'lb');
   const n = `median of ${args.rounds} round${args.rounds > 1 ? 's' : ''}`;
-  out.push(`== ${args.connections} connections, closed loop (autocannon), ${args.durationS} s per run, ${n} ==`);
+  out.push(`== ${args.connections} connections, closed loop (${generator.closed === 'wrk' ? 'wrk, 1 thread' : 'autocannon'}), ${args.durationS} s per run, ${n} ==`);
   out.push(
     table(
       ['target', 'req/s', '×nginx', '×http-proxy', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU %', 'µs CPU/req', 'µs ×nginx', 'RSS MiB', 'errors'],
@@ -697,6 +748,7 @@ function formatReport(
 
 function chart(
   args: Args,
+  generator: GeneratorInfo,
   targets: Target[],
   summary: TargetSummary[],
   memory: { samples: { tS: number; mib: number }[]; soak?: Record<string, unknown> } | undefined,
@@ -710,7 +762,7 @@ function chart(
     title: 'Zero-downtime lab: balancer benchmark',
     subtitle: `${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${args.quick ? 'quick' : 'full'} mode, median of ${args.rounds} round(s) × ${args.durationS} s; node ${machine.node}, ${machine.cpus} cores shared by generator, proxy and 2 upstreams`,
     throughput: {
-      title: `Requests/s at ${args.connections} connections (higher is better; whiskers: min–max over rounds)`,
+      title: `Requests/s at ${args.connections} connections, ${generator.closed} (higher is better; whiskers: min–max over rounds)`,
       series: ['req/s'],
       unit: 'req/s',
       rows: summary.map((s) => ({ label: label(s), highlight: s.id === 'lb', values: [s.closed.rps] })),

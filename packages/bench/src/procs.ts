@@ -163,14 +163,19 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-/** User+system CPU seconds used so far by these processes. */
-export function cpuSeconds(pids: number[]): number {
+/**
+ * User+system CPU seconds used so far by these processes. With `reapedChildren`, also the CPU of
+ * their children that have exited and been waited for (cutime+cstime): a short-lived child such as
+ * wrk, which is gone before anyone reads its own /proc entry, is still accounted to its parent.
+ */
+export function cpuSeconds(pids: number[], opts: { reapedChildren?: boolean } = {}): number {
   let ticks = 0;
   for (const pid of pids) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]);
+      if (opts.reapedChildren) ticks += Number(f[13]) + Number(f[14]);
     } catch {
       /* gone */
     }

@@ -5,6 +5,7 @@ import { cpuSeconds, processTree } from './procs';
  * How busy the machine was with processes that are not ours during a run (another test suite, a
  * build...): the total CPU time from /proc/stat minus the CPU time of this process's tree, in % of one
  * core. Runs with much foreign load are flagged, since every figure here is CPU-bound.
+ * Our processes count with their exited children (e.g. the wrk a load worker ran and has reaped).
  */
 export class ForeignCpuMeter {
   private total0 = 0;
@@ -15,7 +16,7 @@ export class ForeignCpuMeter {
   mark(): void {
     this.pids = processTree(process.pid);
     this.total0 = totalBusySeconds();
-    this.ours0 = cpuSeconds(this.pids);
+    this.ours0 = cpuSeconds(this.pids, { reapedChildren: true });
     this.t0 = performance.now();
   }
 
@@ -25,7 +26,7 @@ export class ForeignCpuMeter {
     // Children that started after mark() were not in the list: read the tree again, keeping old pids.
     const pids = [...new Set([...this.pids, ...processTree(process.pid)])];
     const total = totalBusySeconds() - this.total0;
-    const ours = cpuSeconds(pids) - this.ours0;
+    const ours = cpuSeconds(pids, { reapedChildren: true }) - this.ours0;
     return Math.max(0, ((total - ours) / ((performance.now() - this.t0) / 1000)) * 100);
   }
 }
