@@ -28,14 +28,14 @@ import { wrkVersion } from './wrk';
 const USAGE = `usage: npm run bench -- [options]
   --quick                 1 round of 2 s per figure, no soak, 2-instance deploy only, no extra rows (< 1 min)
   --rounds <n>            rounds over all targets (full: 3)
-  --duration <s>          seconds per measurement (full: 7; 1 s warm-up before each in round 1, 0.3 s after)
+  --duration <s>          seconds per measurement (full: 7; warm-up before each closed loop in round 1: 2 s (quick 1.5 s), 0.3 s after)
   --connections <n>       fixed concurrency (default 50)
   --generator <g>         closed-loop load generator: wrk (default when installed: C, 1 thread) or autocannon (Node)
   --rate <n>              fixed request rate for the latency figures (default 2000)
   --soak <s>              balancer memory soak length, 0 for none (full: 300)
   --soak-rate <n>         request rate of the soak (default 1000)
   --targets <a,b,...>     only these: direct,lb,http-proxy,nginx,haproxy,nginx-auto,lb-cluster2,node-http,undici
-  --extras / --no-extras  extra rows (full: on): nginx with worker_processes auto, the balancer in 2 cluster workers
+  --extras / --no-extras  extra rows (full: on): nginx with worker_processes auto, the balancer with LB_WORKERS=2
   --floors                two more extra rows: prototype floors without http-proxy (node:http.request, undici)
   --lb-main <file>        the balancer to measure (default packages/lb/dist/main.js)
   --lb <name=main.js>     an extra balancer build as its own row, e.g. a patched copy (repeatable)
@@ -73,7 +73,9 @@ function parseArgs(argv: string[]): Args {
     quick,
     rounds: quick ? 1 : 3,
     durationS: quick ? 2 : 7,
-    warmupS: quick ? 0.5 : 1,
+    // Node's JIT needs more than a second of load before its figures settle (a 0.5 s warm-up
+    // left the Node proxies' quick-mode figures 20-30% low and noisy).
+    warmupS: quick ? 1.5 : 2,
     connections: 50,
     rate: 2000,
     soakS: quick ? 0 : 300,
@@ -360,7 +362,9 @@ async function main(): Promise<void> {
         rec.closed = { ...c.result, cpuPct: c.cpuPct, usPerReq: ((c.cpuPct / 100) * 1e6) / c.result.rps, foreignCpuPct: c.foreignCpuPct, rssMiB: round(peakRss.get(t.id) ?? NaN, 1) };
       }
       phase = 'rate';
-      const f = await runLoad(t, { kind: 'rate', url: t.url, rate: args.rate, connections: 64, durationMs: durMs, warmupMs: warmMs, timeoutMs: 10_000 }, durMs + warmMs + 60_000);
+      // The closed loop just warmed this target up: the fixed-rate run only needs its connections.
+      const rateWarmMs = Math.min(warmMs, 300);
+      const f = await runLoad(t, { kind: 'rate', url: t.url, rate: args.rate, connections: 64, durationMs: durMs, warmupMs: rateWarmMs, timeoutMs: 10_000 }, durMs + rateWarmMs + 60_000);
       if (f.result.kind === 'rate') rec.rate = { ...f.result, cpuPct: f.cpuPct, foreignCpuPct: f.foreignCpuPct };
       current = undefined;
       runs.push(rec);
@@ -685,7 +689,10 @@ function formatReport(
     if (nginx) out.push(`  our balancer / nginx (1 worker): ${ratio(lb.closed.rps.median, nginx.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, nginx.closed.usPerReq.median)} CPU per request`);
     if (nginx) out.push(`  p99 at ${int(args.rate)} req/s: ours ${ms(lb.rate.p99.median)} ms vs nginx ${ms(nginx.rate.p99.median)} ms (${ratio(lb.rate.p99.median, nginx.rate.p99.median)}); p99.9 ${ms(lb.rate.p999.median)} vs ${ms(nginx.rate.p999.median)} ms`);
     const cl = summary.find((s) => s.id === 'lb-cluster2');
-    if (cl) out.push(`  balancer in 2 cluster workers / 1 process: ${ratio(cl.closed.rps.median, lb.closed.rps.median)} req/s, p99 at ${int(args.rate)} req/s ${ms(cl.rate.p99.median)} vs ${ms(lb.rate.p99.median)} ms`);
+    if (cl) out.push(`  balancer with workers: 2 / 1 process: ${ratio(cl.closed.rps.median, lb.closed.rps.median)} req/s, p99 at ${int(args.rate)} req/s ${ms(cl.rate.p99.median)} vs ${ms(lb.rate.p99.median)} ms`);
+    if (cl && nginx) out.push(`  balancer with workers: 2 / nginx (1 worker): ${ratio(cl.closed.rps.median, nginx.closed.rps.median)} req/s`);
+    const nginxAuto = summary.find((s) => s.id === 'nginx-auto');
+    if (cl && nginxAuto) out.push(`  balancer with workers: 2 / nginx with worker_processes auto: ${ratio(cl.closed.rps.median, nginxAuto.closed.rps.median)} req/s`);
     out.push('');
   }
   if (memory) {

@@ -82,12 +82,17 @@ export function getJson<T>(url: string, timeoutMs = 2000): Promise<T> {
   });
 }
 
-export async function lbTarget(dir: string, up: Upstreams, lbMain: string, opts: { execArgv?: string[]; id?: string; label?: string } = {}): Promise<Target & { proc: Proc }> {
+export async function lbTarget(
+  dir: string,
+  up: Upstreams,
+  lbMain: string,
+  opts: { execArgv?: string[]; id?: string; label?: string; env?: Record<string, string> } = {},
+): Promise<Target & { proc: Proc }> {
   if (!fs.existsSync(lbMain)) throw new Error(`${lbMain} is missing: run "npm run build" first`);
   const port = await freePort();
   const id = opts.id ?? 'lb';
   const proc = startProc(id, process.execPath, [...(opts.execArgv ?? []), lbMain, '--config', writeLbConfig(dir)], {
-    env: { LB_UPSTREAMS: up.urls.join(','), LB_HOST: '127.0.0.1', LB_PORT: String(port), LOG_LEVEL: 'warn', LB_CONFIG: '' },
+    env: { LB_UPSTREAMS: up.urls.join(','), LB_HOST: '127.0.0.1', LB_PORT: String(port), LOG_LEVEL: 'warn', LB_CONFIG: '', ...opts.env },
     log: path.join(dir, `${id}.log`),
   });
   await waitForPort(port, proc);
@@ -95,22 +100,14 @@ export async function lbTarget(dir: string, up: Upstreams, lbMain: string, opts:
   return { id, label: opts.label ?? 'our balancer (packages/lb)', url: `http://127.0.0.1:${port}/api`, pid: proc.pid, proc };
 }
 
+/** The balancer in cluster mode (`LB_WORKERS`): N proxy workers, health checks and state in the primary. */
 export async function clusterTarget(dir: string, up: Upstreams, lbMain: string, workers: number): Promise<Target> {
-  const port = await freePort();
-  const proc = startProc('lb-cluster', process.execPath, [path.join(DIST, 'lb-cluster.js'), String(workers), lbMain, '--config', writeLbConfig(dir)], {
-    env: { LB_UPSTREAMS: up.urls.join(','), LB_HOST: '127.0.0.1', LB_PORT: String(port), LOG_LEVEL: 'warn', LB_CONFIG: '' },
-    log: path.join(dir, 'lb-cluster.log'),
-  });
-  await waitForPort(port, proc);
-  await waitLbHealthy(port, up.urls.length);
-  return {
+  const t = await lbTarget(dir, up, lbMain, {
     id: `lb-cluster${workers}`,
-    label: `our balancer ×${workers} cluster workers (prototype)`,
-    url: `http://127.0.0.1:${port}/api`,
-    pid: proc.pid,
-    extra: true,
-    note: 'packages/bench/src/lb-cluster.ts: unchanged main.js in node:cluster workers, each with its own health checks',
-  };
+    label: `our balancer, workers: ${workers} (cluster mode)`,
+    env: { LB_WORKERS: String(workers) },
+  });
+  return { ...t, extra: true, note: `LB_WORKERS=${workers}: node:cluster workers proxy; the primary keeps health checks, admin API and routing state` };
 }
 
 const BARE = {
