@@ -6,10 +6,29 @@ import { PassThrough, Readable } from 'node:stream';
  * request whose connection failed can be retried on another upstream; larger ones stream once.
  */
 export interface RequestBody {
-  /** A fresh stream of the body, or undefined when it can no longer be replayed. */
-  stream(): Readable | undefined;
+  /** A fresh source of the body, or undefined when it can no longer be replayed. */
+  stream(): BodySource | undefined;
   readonly replayable: boolean;
 }
+
+/**
+ * What http-proxy's `buffer` option needs of a body source: it only ever calls `pipe(proxyReq)`.
+ * Sending a known body (or none) with one `end()` skips a Readable and the pipe machinery per request.
+ */
+export type BodySource = Pick<Readable, 'pipe'>;
+
+export function bodySource(body?: Buffer): BodySource {
+  return {
+    pipe<T extends NodeJS.WritableStream>(dest: T): T {
+      if (body) dest.end(body);
+      else dest.end();
+      return dest;
+    },
+  };
+}
+
+/** The source for requests without a body (GET, HEAD...): ends the upstream request at once. */
+export const NO_BODY = bodySource();
 
 export const hasBody = (req: http.IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -39,7 +58,8 @@ export function readRequestBody(req: http.IncomingMessage, limit: number): Promi
     const onEnd = () => {
       cleanup();
       const body = Buffer.concat(chunks);
-      resolve({ replayable: true, stream: () => Readable.from([body]) });
+      const source = bodySource(body);
+      resolve({ replayable: true, stream: () => source });
     };
     const onError = (err: Error) => {
       cleanup();
