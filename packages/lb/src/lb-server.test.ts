@@ -48,6 +48,29 @@ describe('LoadBalancer on real loopback sockets', () => {
     expect(JSON.parse(answers[0].body).xff).toBe('127.0.0.1');
   });
 
+  it('passes the upstream response through: status, message, repeated headers, chunked body; hop-by-hop headers stay behind', async () => {
+    env = await setup(['a']);
+    const r = await new Promise<http.IncomingMessage & { body: string }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: env!.lb.port, path: '/headers', agent: env!.agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(Object.assign(res, { body })));
+      }).on('error', reject);
+    });
+    expect(r.statusCode).toBe(201);
+    expect(r.statusMessage).toBe('Made');
+    expect(r.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+    expect(r.headers['x-custom']).toBe('a');
+    expect(r.headers['x-upstream']).toBe('a');
+    // The upstream's Connection/Keep-Alive describe its connection to us; the client's connection
+    // to us is ours to describe (Node's server: keep-alive, our 65 s idle timeout).
+    expect(r.headers['keep-alive']).toBe('timeout=65');
+    expect(r.headers.connection).toBe('keep-alive');
+    expect(r.headers['transfer-encoding']).toBe('chunked');
+    expect(r.body).toBe('part 1, part 2');
+  });
+
   it('proxies POST bodies intact', async () => {
     env = await setup();
     const r = await request(env.lb.port, env.agent, { method: 'POST', body: '{"hello":"world"}' });

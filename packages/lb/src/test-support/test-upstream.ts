@@ -21,6 +21,20 @@ export class TestUpstream {
         return;
       }
       this.hits++;
+      if (req.url === '/headers') {
+        // Hop-by-hop headers the proxy must not pass on, a repeated header, a chunked body.
+        res.writeHead(201, 'Made', [
+          'Set-Cookie', 'a=1',
+          'Set-Cookie', 'b=2',
+          'Connection', 'close',
+          'Keep-Alive', 'timeout=15',
+          'X-Upstream', 'spoofed',
+          'X-Custom', this.name,
+        ]);
+        res.write('part 1, ');
+        setTimeout(() => res.end('part 2'), 5);
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
