@@ -27,7 +27,7 @@ import { wrkVersion } from './wrk';
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 1 round of 2 s per figure, no soak, 2-instance deploy only, no extra rows (< 1 min)
-  --rounds <n>            rounds over all targets (full: 3)
+  --rounds <n>            rounds over all targets (full: 5)
   --duration <s>          seconds per measurement (full: 7; warm-up before each closed loop in round 1: 2 s (quick 1.5 s), 0.3 s after)
   --connections <n>       fixed concurrency (default 50)
   --generator <g>         closed-loop load generator: wrk (default when installed: C, 1 thread) or autocannon (Node)
@@ -71,7 +71,8 @@ function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
   const a: Args = {
     quick,
-    rounds: quick ? 1 : 3,
+    // Five rounds: with three, one disturbed round (a noisy neighbour on this VM) could move a median by 10-20%.
+    rounds: quick ? 1 : 5,
     durationS: quick ? 2 : 7,
     // Node's JIT needs more than a second of load before its figures settle (a 0.5 s warm-up
     // left the Node proxies' quick-mode figures 20-30% low and noisy).

@@ -122,7 +122,7 @@ export function runWorker(createLog: (worker: number) => Logger): void {
     w.start().then(
       () => send({ t: 'ready', port: w.port }),
       (err: NodeJS.ErrnoException) => {
-        send({ t: 'failed', message: `${err.code ?? ''} ${err.message}`.trim() });
+        send({ t: 'failed', message: err.message });
         setTimeout(() => process.exit(2), 50);
       },
     );
