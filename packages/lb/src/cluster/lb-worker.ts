@@ -42,21 +42,10 @@ export class LbWorker {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0;
   }
 
-  /** Handles one message from the primary. */
-  onMessage(msg: ToWorker): void {
-    switch (msg.t) {
-      case 'state':
-        this.pool.applyState(msg.state);
-        break;
-      case 'query':
-        this.primary.send({ t: 'reply', id: msg.id, stats: this.stats() });
-        break;
-      case 'stop':
-        void this.stop(msg.timeoutMs);
-        break;
-      case 'init':
-        break;
-    }
+  /** Handles a state change or a query from the primary (init and stop belong to the process: runWorker). */
+  onMessage(msg: Extract<ToWorker, { t: 'state' | 'query' }>): void {
+    if (msg.t === 'state') this.pool.applyState(msg.state);
+    else this.primary.send({ t: 'reply', id: msg.id, stats: this.stats() });
   }
 
   /** Listens on the traffic port (shared with the other workers through node:cluster). */
@@ -109,8 +98,8 @@ export function runWorker(createLog: (worker: number) => Logger): void {
     void worker.stop(timeoutMs).then(() => process.exit(0));
   };
   process.on('message', (msg: ToWorker) => {
+    if (msg.t === 'stop') return exitAfterStop(msg.timeoutMs);
     if (msg.t !== 'init') {
-      if (msg.t === 'stop') return exitAfterStop(msg.timeoutMs);
       worker?.onMessage(msg);
       return;
     }
