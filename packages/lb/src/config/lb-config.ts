@@ -11,6 +11,11 @@ export interface LbConfig {
   readonly healthCheck: {
     readonly path: string;
     readonly intervalMs: number;
+    /**
+     * Interval for an upstream that has never been healthy yet (a new instance starting up, like
+     * HAProxy's fastinter): it joins rotation this soon after it is ready, not up to a second later.
+     */
+    readonly startIntervalMs: number;
     readonly timeoutMs: number;
     /** Consecutive failures that take an upstream out of rotation. */
     readonly fall: number;
@@ -63,7 +68,7 @@ export const DEFAULT_CONFIG: LbConfig = {
     { url: 'http://127.0.0.1:8081', name: '127.0.0.1:8081' },
     { url: 'http://127.0.0.1:8082', name: '127.0.0.1:8082' },
   ],
-  healthCheck: { path: '/ping', intervalMs: 1000, timeoutMs: 500, fall: 3, rise: 1 },
+  healthCheck: { path: '/ping', intervalMs: 1000, startIntervalMs: 200, timeoutMs: 500, fall: 3, rise: 1 },
   admin: { enabled: true, host: '127.0.0.1', port: 8090 },
   routing: { userKeyHeader: 'x-user-id', userKeyCookie: 'user_id', forceGroupHeader: 'x-route-group', forceGroupCookie: 'route_group' },
   proxy: { connectTimeoutMs: 1000, upstreamTimeoutMs: 30_000, idleSocketMs: 4000, retryBodyLimitBytes: 1024 * 1024 },

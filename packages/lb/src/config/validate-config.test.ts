@@ -44,7 +44,7 @@ describe('config validation', () => {
     ['wrong type', 'listen:\n  port: "8080"', ['listen.port: expected an integer from 0 to 65535, got "8080"']],
     ['port out of range', 'listen: { port: 70000 }', ['listen.port: expected an integer from 0 to 65535, got 70000']],
     ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, workers, upstreams, healthCheck, admin, routing, proxy)']],
-    ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, timeoutMs, fall, rise)']],
+    ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, startIntervalMs, timeoutMs, fall, rise)']],
     ['timeout not below interval', 'healthCheck: { intervalMs: 500, timeoutMs: 500 }', ['healthCheck.timeoutMs: must be less than healthCheck.intervalMs (500), got 500']],
     ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream']],
     ['upstreams not a list', 'upstreams: http://a:1', ['upstreams: expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")']],
@@ -56,6 +56,7 @@ describe('config validation', () => {
     ['health path without slash', 'healthCheck: { path: ping }', ['healthCheck.path: must start with "/", got "ping"']],
     ['fall of zero', 'healthCheck: { fall: 0 }', ['healthCheck.fall: expected an integer from 1 to 100, got 0']],
     ['section of the wrong shape', 'proxy: 5', ['proxy: expected a mapping']],
+    ['start interval above the interval', 'healthCheck: { intervalMs: 800, startIntervalMs: 900 }', ['healthCheck.startIntervalMs: must not exceed healthCheck.intervalMs (800), got 900']],
     ['zero workers', 'workers: 0', ['workers: expected an integer from 1 to 64 or "auto", got 0']],
   ])('rejects %s with a message naming the field', (_name, yaml, expected) => {
     expect(problemsOf(() => fromYaml(yaml))).toEqual(expected);

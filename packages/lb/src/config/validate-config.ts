@@ -12,7 +12,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   routing: ['userKeyHeader', 'userKeyCookie', 'forceGroupHeader', 'forceGroupCookie'],
   admin: ['enabled', 'host', 'port'],
   listen: ['host', 'port'],
-  healthCheck: ['path', 'intervalMs', 'timeoutMs', 'fall', 'rise'],
+  healthCheck: ['path', 'intervalMs', 'startIntervalMs', 'timeoutMs', 'fall', 'rise'],
   proxy: ['connectTimeoutMs', 'upstreamTimeoutMs', 'idleSocketMs', 'retryBodyLimitBytes'],
   upstream: ['url', 'name', 'group', 'weight'],
 };
@@ -76,6 +76,7 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
     healthCheck: {
       path: str(hc, 'healthCheck', 'path', d.healthCheck.path, (s) => (s.startsWith('/') ? undefined : `must start with "/", got "${s}"`)),
       intervalMs: int(hc, 'healthCheck', 'intervalMs', d.healthCheck.intervalMs, 10, 3_600_000),
+      startIntervalMs: int(hc, 'healthCheck', 'startIntervalMs', d.healthCheck.startIntervalMs, 10, 3_600_000),
       timeoutMs: int(hc, 'healthCheck', 'timeoutMs', d.healthCheck.timeoutMs, 1, 3_600_000),
       fall: int(hc, 'healthCheck', 'fall', d.healthCheck.fall, 1, 100),
       rise: int(hc, 'healthCheck', 'rise', d.healthCheck.rise, 1, 100),
@@ -104,6 +105,13 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
     problems.push(
       `healthCheck.timeoutMs: must be less than healthCheck.intervalMs (${config.healthCheck.intervalMs}), got ${config.healthCheck.timeoutMs}`,
     );
+  }
+  // Faster checks while starting make no sense if they are slower than the normal ones; a file that
+  // sets only a short intervalMs gets the start interval capped to it.
+  if (hc.startIntervalMs !== undefined && config.healthCheck.startIntervalMs > config.healthCheck.intervalMs) {
+    problems.push(`healthCheck.startIntervalMs: must not exceed healthCheck.intervalMs (${config.healthCheck.intervalMs}), got ${config.healthCheck.startIntervalMs}`);
+  } else if (config.healthCheck.startIntervalMs > config.healthCheck.intervalMs) {
+    (config.healthCheck as { startIntervalMs: number }).startIntervalMs = config.healthCheck.intervalMs;
   }
   // The admin API changes routing: never reachable beyond loopback without a token.
   if (config.admin.enabled && !config.admin.token && !isLoopback(config.admin.host)) {

@@ -33,6 +33,30 @@ describe('HealthChecker', () => {
     expect(calls).toHaveLength(5);
   });
 
+  it('checks a new upstream every startIntervalMs until it is first healthy, then at the normal interval', async () => {
+    const timers = new FakeTimers();
+    let answer = false;
+    const calls: number[] = [];
+    const probe: Probe = async () => {
+      calls.push(timers.now());
+      return answer ? { ok: true, reason: '200' } : { ok: false, reason: 'ECONNREFUSED', unreachable: true };
+    };
+    const u = new Upstream({ url: 'http://a:1', name: 'a' }, { fall: 3, rise: 1 }, {}, () => {});
+    const checker = new HealthChecker({ ...opts, startIntervalMs: 200 }, probe, timers);
+    checker.start([u]);
+    await timers.advance(500);
+    expect(calls).toEqual([0, 200, 400]);
+    answer = true;
+    await timers.advance(100);
+    expect(u.state).toBe('healthy'); // the probe at 600 ms, not at 1000 ms
+    answer = false;
+    await timers.advance(4000);
+    // Once it has been healthy, a failing upstream is checked at the normal pace.
+    expect(calls.slice(3)).toEqual([600, 1600, 2600, 3600, 4600]);
+    expect(u.state).toBe('unhealthy');
+    checker.stop();
+  });
+
   it('never has more than one probe in flight per upstream', async () => {
     const timers = new FakeTimers();
     let inFlight = 0;

@@ -21,11 +21,13 @@ export const realTimers: Timers = {
 export interface HealthCheckOptions {
   path: string;
   intervalMs: number;
+  /** The interval until an upstream is healthy for the first time (defaults to intervalMs). */
+  startIntervalMs?: number;
   timeoutMs: number;
 }
 
 /**
- * Pings each upstream every `intervalMs` with at most one probe in flight per upstream, and reports
+ * Pings each upstream every `intervalMs` (`startIntervalMs` until it is first healthy) with at most one probe in flight per upstream, and reports
  * each result to the upstream, which owns the state machine. Upstreams can be added and removed live.
  */
 export class HealthChecker {
@@ -53,7 +55,10 @@ export class HealthChecker {
       const result = await this.probe(u.target, this.options.path, this.options.timeoutMs);
       if (loop.stopped) return;
       u.reportCheck(result);
-      const wait = Math.max(0, this.options.intervalMs - (this.timers.now() - began));
+      // A new instance is checked more often until it first comes up, so a deploy's health gate
+      // doesn't wait up to a whole interval; one that was up and fell keeps the normal pace.
+      const interval = u.everHealthy ? this.options.intervalMs : (this.options.startIntervalMs ?? this.options.intervalMs);
+      const wait = Math.max(0, interval - (this.timers.now() - began));
       loop.timer = this.timers.setTimeout(() => void tick(), wait);
     };
     void tick();

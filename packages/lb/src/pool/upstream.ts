@@ -37,6 +37,8 @@ export class Upstream {
   /** Each upstream has its own keep-alive pool, so one that dies can have its sockets evicted alone. */
   readonly agent: http.Agent;
   health: Health = 'unhealthy';
+  /** Whether it has ever been healthy (a new instance is checked more often until then). */
+  everHealthy = false;
   group: string;
   weight: number;
   admin: AdminState = 'active';
@@ -99,6 +101,7 @@ export class Upstream {
     this.riseStreak++;
     if (this.health === 'unhealthy' && this.riseStreak >= this.thresholds.rise) {
       this.change(() => (this.health = 'healthy'), reason);
+      this.everHealthy = true;
     }
   }
 
