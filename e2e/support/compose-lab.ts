@@ -42,7 +42,8 @@ export class ComposeLab {
     readonly adminUrl: string,
   ) {}
 
-  static async up(): Promise<ComposeLab> {
+  /** `extra`: more variables for the env file, e.g. LB_WORKERS. */
+  static async up(extra: Record<string, string> = {}): Promise<ComposeLab> {
     if (!process.env.TESTCONTAINERS_RYUK_DISABLED) process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
     const project = `zdl-e2e-${Date.now().toString(36)}`;
     const token = crypto.randomBytes(16).toString('hex');
@@ -53,6 +54,7 @@ export class ComposeLab {
       LB_ADMIN_HOST: '0.0.0.0',
       LB_ADMIN_TOKEN: token,
       NODE_IMAGE: process.env.NODE_IMAGE ?? 'node:20-bookworm-slim',
+      ...extra,
     };
     fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
     const env = await new DockerComposeEnvironment(ROOT, 'docker-compose.yml')
