@@ -1,0 +1,1 @@
+export { Announcer, type AnnouncerOptions, type AnnounceEvent, type AnnouncerDeps, type DrainOutcome } from './announcer';
