@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_DEPLOY_OPTIONS, DeployContext, HttpLbAdmin, LocalLab, realClock, rollingDeploy, type DeployReport, type Reporter, type StepRecord } from '@zdl/deployer';
-import { isFailure, LoadChecker } from '@zdl/loadcheck';
+import { LoadChecker, summarize } from '@zdl/loadcheck';
 import { onCleanup, sleep } from './procs';
 
 /** Per-instance phases of an in-place rolling deploy, from the report's steps. */
@@ -61,19 +61,14 @@ export async function benchRollingDeploy(instances: number, say: (s: string) => 
     const report: DeployReport = await rollingDeploy(new DeployContext(lb, lab.runtime(), realClock, reporter), { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2' });
     await sleep(500);
     const outcomes = await load.stop();
-    const failed = outcomes.filter(isFailure);
-    const failedByCause: Record<string, number> = {};
-    for (const o of failed) {
-      const k = o.status === 0 ? (o.error ?? 'error') : `HTTP ${o.status}`;
-      failedByCause[k] = (failedByCause[k] ?? 0) + 1;
-    }
+    const { failed, failedByCause } = summarize(outcomes);
     return {
       instances,
       ok: report.ok,
       error: report.error?.message,
       durationMs: report.durationMs,
       ...breakdown(report.steps),
-      load: { rate: loadRate, sent: outcomes.length, failed: failed.length, failedByCause },
+      load: { rate: loadRate, sent: outcomes.length, failed, failedByCause },
       steps: report.steps,
     };
   } finally {

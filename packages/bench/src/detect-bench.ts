@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalLab } from '@zdl/deployer';
-import { isFailure, LoadChecker } from '@zdl/loadcheck';
+import { LoadChecker, summarize } from '@zdl/loadcheck';
 import { onCleanup, sleep } from './procs';
 import { getJson } from './targets';
 
@@ -85,12 +85,7 @@ export async function benchDetection(signal: 'SIGKILL' | 'SIGSTOP', say: (s: str
     say(`  ${signal}: out of rotation after ${Number.isFinite(detectMs) ? `${Math.round(detectMs)} ms` : 'more than 10 s'} (${stateAfter}); load goes on for 1.5 s...`);
     await sleep(1500);
     const outcomes = await load.stop();
-    const failed = outcomes.filter(isFailure);
-    const failedByCause: Record<string, number> = {};
-    for (const o of failed) {
-      const k = o.status === 0 ? (o.error ?? 'error') : `HTTP ${o.status}`;
-      failedByCause[k] = (failedByCause[k] ?? 0) + 1;
-    }
+    const { failed, failedByCause } = summarize(outcomes);
     const after = outcomes.filter((o) => o.sentAt >= killAt);
     return {
       signal,
@@ -98,11 +93,11 @@ export async function benchDetection(signal: 'SIGKILL' | 'SIGSTOP', say: (s: str
       targetMs,
       rate,
       sent: outcomes.length,
-      failed: failed.length,
+      failed,
       failedByCause,
       maxLatencyAfterKillMs: after.reduce((m, o) => Math.max(m, o.latencyMs), 0),
       stateAfter,
-      ok: detectMs <= targetMs && failed.length === 0,
+      ok: detectMs <= targetMs && failed === 0,
     };
   } finally {
     await stop();
