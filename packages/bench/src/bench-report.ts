@@ -98,6 +98,8 @@ export function formatReport(
     out.push('key figures:');
     if (proxy) out.push(`  our balancer / bare http-proxy: ${ratio(lb.closed.rps.median, proxy.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, proxy.closed.usPerReq.median)} CPU per request (${ratio(lb.rate.usPerReq.median, proxy.rate.usPerReq.median)} at ${int(args.rate)} req/s)`);
     if (nginx) out.push(`  our balancer / nginx (1 worker): ${ratio(lb.closed.rps.median, nginx.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, nginx.closed.usPerReq.median)} CPU per request`);
+    const caddy = summary.find((s) => s.id === 'caddy');
+    if (caddy) out.push(`  our balancer / Caddy: ${ratio(lb.closed.rps.median, caddy.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, caddy.closed.usPerReq.median)} CPU per request`);
     if (nginx) out.push(`  p99 at ${int(args.rate)} req/s: ours ${ms(lb.rate.p99.median)} ms vs nginx ${ms(nginx.rate.p99.median)} ms (${ratio(lb.rate.p99.median, nginx.rate.p99.median)}); p99.9 ${ms(lb.rate.p999.median)} vs ${ms(nginx.rate.p999.median)} ms`);
     const cl = summary.find((s) => s.id === 'lb-cluster2');
     if (cl) out.push(`  balancer with workers: 2 / 1 process: ${ratio(cl.closed.rps.median, lb.closed.rps.median)} req/s, p99 at ${int(args.rate)} req/s ${ms(cl.rate.p99.median)} vs ${ms(lb.rate.p99.median)} ms`);

@@ -47,7 +47,7 @@ export function pickGenerator(args: BenchArgs): GeneratorInfo {
 
 export function ensureProxies(): string[] {
   const notes: string[] = [];
-  const missing = ['nginx', 'haproxy'].filter((b) => !which(b));
+  const missing = ['nginx', 'haproxy', 'caddy'].filter((b) => !which(b));
   if (missing.length === 0) return notes;
   const script = path.join(REPO, 'scripts/bench-deps.sh');
   if (process.getuid?.() === 0 && fs.existsSync(script)) {
@@ -55,6 +55,6 @@ export function ensureProxies(): string[] {
     const r = spawnSync('bash', [script], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) notes.push(`scripts/bench-deps.sh failed (exit ${r.status})`);
   }
-  for (const b of ['nginx', 'haproxy']) if (!which(b)) notes.push(`${b} is not installed (apt-get install ${b === 'nginx' ? 'nginx-light' : b}): its rows are skipped`);
+  for (const b of ['nginx', 'haproxy', 'caddy']) if (!which(b)) notes.push(`${b} is not installed (apt-get install ${b === 'nginx' ? 'nginx-light' : b}): its rows are skipped`);
   return notes;
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BenchArgsError, parseBenchArgs, USAGE } from './bench-args';
 import { benchChart } from './bench-chart';
+import { caddyTarget } from './caddy-target';
 import { elapsedS, ms, say } from './bench-log';
 import { formatReport } from './bench-report';
 import { summarizeTargets } from './bench-summary';
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   await tryStart('http-proxy', false, () => bareProxyTarget(dir, up));
   await tryStart('nginx', false, () => nginxTarget(dir, up, '1'));
   await tryStart('haproxy', false, () => haproxyTarget(dir, up));
+  await tryStart('caddy', false, () => caddyTarget(dir, up));
   await tryStart('nginx-auto', true, () => nginxTarget(dir, up, 'auto'));
   await tryStart('lb-cluster2', true, () => clusterTarget(dir, up, args.lbMain, 2));
   if (args.floors || args.targets?.includes('node-http')) await tryStart('node-http', true, () => bareProxyTarget(dir, up, [], 'node-http'));
