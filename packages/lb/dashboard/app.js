@@ -144,8 +144,11 @@
     var box = $('chart');
     clear(box);
     var W = 1000, H = 260, L = 44, R = 8, T = 10, B = 22;
-    var span = meta.intervalMs * meta.historySamples;
+    // The time axis grows with the history (at least 1 min, at most what the balancer keeps).
+    var full = meta.intervalMs * meta.historySamples;
     var now = s.now;
+    var have = samples.length ? now - samples[0].t : 0;
+    var span = Math.min(full, Math.max(60000, Math.ceil(have / 60000) * 60000));
     var x = function (t) { return L + ((t - (now - span)) / span) * (W - L - R); };
     var vs = versions();
     var max = 1;
@@ -162,9 +165,11 @@
       box.appendChild(svg('text', { x: L - 6, y: y(g) + 4, 'text-anchor': 'end' }, fmt(Math.round(g))));
     }
     var minutes = Math.round(span / 60000);
-    for (var m = 0; m <= minutes; m++) {
-      var t = now - m * 60000;
-      box.appendChild(svg('text', { x: Math.min(W - R - 2, x(t)), y: H - 6, 'text-anchor': m === 0 ? 'end' : 'middle' }, m === 0 ? 'now' : '−' + m + ' min'));
+    var tick = minutes <= 1 ? 10000 : minutes <= 3 ? 30000 : 60000;
+    for (var m = 0; m * tick <= span; m++) {
+      var t = now - m * tick;
+      var label = m === 0 ? 'now' : '−' + (tick < 60000 ? (m * tick) / 1000 + ' s' : (m * tick) / 60000 + ' min');
+      box.appendChild(svg('text', { x: Math.max(L + 14, Math.min(W - R - 2, x(t))), y: H - 6, 'text-anchor': m === 0 ? 'end' : 'middle' }, label));
     }
     $('chart-span').textContent = '(last ' + minutes + ' min, stacked)';
     // Stacked areas, split where samples are missing (nobody watched), newest version on top.
@@ -196,7 +201,10 @@
     var lastP = samples[samples.length - 1];
     var lastTot = 0;
     if (lastP) for (var lv in lastP.byVersion) lastTot += lastP.byVersion[lv];
-    vs.forEach(function (v) {
+    var shown = vs.filter(function (v) {
+      return samples.some(function (p) { return (p.byVersion[v] || 0) > 0; }) || (v !== 'unknown' && s.upstreams.some(function (u) { return u.version === v; }));
+    });
+    shown.forEach(function (v) {
       var item = el('span');
       var sw = el('span', 'sw');
       sw.style.background = color(v);
@@ -235,7 +243,8 @@
       ver.style.background = color(u.version || 'unknown');
       name.appendChild(ver);
       card.appendChild(name);
-      card.appendChild(el('div', 'meta', u.url + ' · group ' + u.group + ' · weight ' + u.weight));
+      card.appendChild(el('div', 'meta', u.url));
+      card.appendChild(el('div', 'meta', 'group ' + u.group + ' · weight ' + u.weight));
       var dl = el('dl');
       var add = function (k, v, cls) { dl.appendChild(el('dt', null, k)); dl.appendChild(el('dd', cls, v)); };
       add('state', u.state, 'state ' + u.state);

@@ -19,7 +19,7 @@ export function renderReceiptHtml(r: Receipt): string {
     tile('requests seen by the balancer', n(req.total), `client aborts (not failures): ${n(req.clientAborts)}`),
     tile('connection failures', n(req.connectionFailures), `refused/reset/timed out · ${n(req.retries)} retried elsewhere`),
     ...(r.probe
-      ? [tile('probe (client side)', `${n(r.probe.failed)} failed of ${n(r.probe.sent)}`, `p50 ${r.probe.p50Ms.toFixed(1)} ms · p99 ${r.probe.p99Ms.toFixed(1)} ms · ${r.probe.rate}/s`, r.probe.failed === 0 ? 'good' : 'bad')]
+      ? [tile('probe: failed / sent (client side)', `${n(r.probe.failed)} / ${n(r.probe.sent)}`, `p50 ${r.probe.p50Ms.toFixed(1)} ms · p99 ${r.probe.p99Ms.toFixed(1)} ms · ${r.probe.rate}/s`, r.probe.failed === 0 ? 'good' : 'bad')]
       : []),
   ].join('');
   const steps = r.steps.map((s) => row([`+${sec(s.startMs)}`, s.slot, s.step, s.ok ? 'ok' : 'FAILED', `${n(s.ms)} ms`, s.detail ?? ''], s.ok ? '' : 'bad')).join('');
@@ -56,6 +56,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:15px;margin:26px 0 8px;text-transf
 .tile .k{font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:#6b7280}.tile .v{font-size:30px;font-weight:700}.tile .s{font-size:12px;color:#6b7280}
 .tile.good .v{color:#16a34a}.tile.bad .v{color:#dc2626}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e5e7eb;border-radius:8px;font-variant-numeric:tabular-nums}
+td,th{white-space:nowrap}td:last-child{white-space:normal}
 td,th{padding:5px 10px;border-bottom:1px solid #f0f1f3;text-align:left;vertical-align:top}th{font-size:12px;color:#6b7280;font-weight:600}
 tr.bad td{color:#b91c1c}
 .chart{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:10px}
