@@ -49,7 +49,7 @@ describe('dashboard in a real browser', () => {
 
         const load = startLoad(lab.lbUrl, 200);
         const receiptDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-receipt-'));
-        const session = await ReceiptSession.start({ lb, runtime: lab.runtime(), clock: realClock, strategy: 'canary', version: 'v2', receiptDir });
+        const session = await ReceiptSession.start({ lb, runtime: lab.runtime(), clock: realClock, strategy: 'canary', version: 'v2', receiptDir, probe: { rate: 20, url: lab.lbUrl } });
         const looks: Look[] = [];
         let watching = true;
         let shot = false;
@@ -69,7 +69,7 @@ describe('dashboard in a real browser', () => {
             looks.push({ at: Date.now(), ...look });
             if (!shot && look.v2Share !== null && look.v2Share >= 40 && look.v2Share <= 60 && process.env.DASHBOARD_SCREENSHOT) {
               shot = true;
-              await sleep(1500);
+              await sleep(2500);
               await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
             }
             await sleep(250);
@@ -113,6 +113,8 @@ describe('dashboard in a real browser', () => {
         expect(await page.textContent('#deploy-head .badge')).toBe('done');
         // The receipt agrees: nothing failed, both versions answered.
         expect(receipt.requests.failed).toBe(0);
+        expect(receipt.probe!.sent).toBeGreaterThan(300);
+        expect(receipt.probe!.failed).toBe(0);
         expect(receipt.requests.byVersion.v1).toBeGreaterThan(0);
         expect(receipt.requests.byVersion.v2).toBeGreaterThan(0);
         expect(fs.existsSync(path.join(dir!, 'receipt.html'))).toBe(true);

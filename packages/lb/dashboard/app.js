@@ -144,11 +144,11 @@
     var box = $('chart');
     clear(box);
     var W = 1000, H = 260, L = 44, R = 8, T = 10, B = 22;
-    // The time axis grows with the history (at least 1 min, at most what the balancer keeps).
+    // The time axis grows with the history (at least 30 s, at most what the balancer keeps).
     var full = meta.intervalMs * meta.historySamples;
     var now = s.now;
     var have = samples.length ? now - samples[0].t : 0;
-    var span = Math.min(full, Math.max(60000, Math.ceil(have / 60000) * 60000));
+    var span = Math.min(full, Math.max(30000, Math.ceil(have / 15000) * 15000));
     var x = function (t) { return L + ((t - (now - span)) / span) * (W - L - R); };
     var vs = versions();
     var max = 1;
@@ -164,14 +164,13 @@
       box.appendChild(svg('line', { x1: L, x2: W - R, y1: y(g), y2: y(g), stroke: '#26313d', 'stroke-width': 1 }));
       box.appendChild(svg('text', { x: L - 6, y: y(g) + 4, 'text-anchor': 'end' }, fmt(Math.round(g))));
     }
-    var minutes = Math.round(span / 60000);
-    var tick = minutes <= 1 ? 10000 : minutes <= 3 ? 30000 : 60000;
+    var tick = span <= 60000 ? 10000 : span <= 180000 ? 30000 : 60000;
     for (var m = 0; m * tick <= span; m++) {
       var t = now - m * tick;
       var label = m === 0 ? 'now' : '−' + (tick < 60000 ? (m * tick) / 1000 + ' s' : (m * tick) / 60000 + ' min');
       box.appendChild(svg('text', { x: Math.max(L + 14, Math.min(W - R - 2, x(t))), y: H - 6, 'text-anchor': m === 0 ? 'end' : 'middle' }, label));
     }
-    $('chart-span').textContent = '(last ' + minutes + ' min, stacked)';
+    $('chart-span').textContent = '(last ' + (span < 120000 ? span / 1000 + ' s' : Math.round(span / 60000) + ' min') + ', stacked)';
     // Stacked areas, split where samples are missing (nobody watched), newest version on top.
     var runs = [];
     var run = [];

@@ -1,6 +1,6 @@
 import type { DeployReport } from '../deploy-report';
 import type { Recording } from './receipt-recorder';
-import { binTraffic, type TrafficPoint, type TrafficTotals, trafficWindow } from './traffic-window';
+import { type TrafficPoint, type TrafficTotals, trafficWindow } from './traffic-window';
 
 /** Client-side counts from the load checker driven through the balancer during the deploy (--probe). */
 export interface ProbeResult {
@@ -32,7 +32,7 @@ export interface Receipt {
   messages: { atMs: number; text: string }[];
   /** What the balancer counted between the first and the last scrape (its Prometheus counters). */
   requests: TrafficTotals;
-  /** The same counts second by second: requests by version over time (they add up to `requests`). */
+  /** The same counts interval by interval (one scrape to the next): requests by version over time; they add up to `requests`. */
   traffic: TrafficPoint[];
   drains: { slot: string; ok: boolean; ms: number; maxInFlightSeen: number | null; detail?: string }[];
   canary: { percent: number; verdict: string; reason: string }[] | null;
@@ -63,7 +63,7 @@ export function buildReceipt(input: { id: string; report: DeployReport; recordin
     steps: recording.steps.map((s) => ({ slot: s.slot, step: s.step, ok: s.ok, startMs: s.startedAt - t0, ms: s.ms, ...(s.detail ? { detail: s.detail } : {}) })),
     messages: recording.messages.map((m) => ({ atMs: m.at - t0, text: m.text })),
     requests: totals,
-    traffic: binTraffic(points),
+    traffic: points,
     drains: [...recording.drainInFlight.entries()].map(([s, inFlight]) => ({ slot: s.slot, ok: s.ok, ms: s.ms, maxInFlightSeen: inFlight, ...(s.detail ? { detail: s.detail } : {}) })),
     canary: report.canarySteps ? report.canarySteps.map((c) => ({ percent: c.percent, verdict: c.verdict, reason: c.reason })) : null,
     ...(report.switchedAt ? { switchedAtMs: report.switchedAt - t0 } : {}),

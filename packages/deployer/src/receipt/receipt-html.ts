@@ -83,7 +83,7 @@ ${drains}${canary}${probe}
 /** A stacked area chart of requests/s by version, with the steps that move traffic marked. */
 function trafficSvg(r: Receipt): string {
   const W = 1040, H = 260, L = 50, R = 10, T = 12, B = 28;
-  const pts = r.traffic.filter((p) => p.ms > 0);
+  const pts = spread(r.traffic.filter((p) => p.ms > 0), 1000);
   if (pts.length === 0) return '<p class="meta">no traffic samples</p>';
   const versions = [...new Set(pts.flatMap((p) => Object.keys(p.byVersion)))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const color = (v: string) => PALETTE[versions.indexOf(v) % PALETTE.length];
@@ -129,6 +129,27 @@ function trafficSvg(r: Receipt): string {
   }
   const legend = versions.map((v) => `<span><i class="sw" style="background:${color(v)}"></i>${esc(v)}: ${n(r.requests.byVersion[v] ?? 0)} requests</span>`).join('');
   return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="requests per second by version" font-size="11" font-family="system-ui, sans-serif" fill="#6b7280">${out.join('')}</svg><div class="legend">${legend}<span><i class="sw" style="background:#dc2626"></i>failed/s</span></div>`;
+}
+
+/**
+ * Each interval's counts spread over the 1 s bins it overlaps, in proportion: the scrapes are not
+ * evenly spaced (one more at every step), so assigning whole intervals to bins would draw spikes.
+ */
+function spread(points: Receipt['traffic'], binMs: number): Receipt['traffic'] {
+  const end = points.length ? points[points.length - 1].tMs : 0;
+  const bins: Receipt['traffic'] = Array.from({ length: Math.ceil(end / binMs) }, (_, i) => ({ tMs: Math.min(end, (i + 1) * binMs), ms: Math.min(binMs, end - i * binMs), byVersion: {}, failed: 0 }));
+  for (const p of points) {
+    const from = p.tMs - p.ms;
+    for (let i = Math.floor(from / binMs); i < bins.length && i * binMs < p.tMs; i++) {
+      const overlap = Math.min(p.tMs, (i + 1) * binMs) - Math.max(from, i * binMs);
+      if (overlap <= 0) continue;
+      const share = overlap / p.ms;
+      const b = bins[i];
+      for (const [v, c] of Object.entries(p.byVersion)) b.byVersion[v] = (b.byVersion[v] ?? 0) + c * share;
+      b.failed += p.failed * share;
+    }
+  }
+  return bins.filter((b) => b.ms > 0);
 }
 
 function niceStep(raw: number): number {

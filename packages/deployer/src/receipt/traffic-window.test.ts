@@ -2,7 +2,7 @@ import { validateConfig } from '../../../lb/src/config/validate-config';
 import { LbMetrics } from '../../../lb/src/metrics/lb-metrics';
 import { UpstreamPool } from '../../../lb/src/pool/upstream-pool';
 import { parsePrometheusText } from '../analysis/prometheus-text';
-import { type BalancerScrape, binTraffic, trafficWindow } from './traffic-window';
+import { type BalancerScrape, trafficWindow } from './traffic-window';
 
 /**
  * The balancer's own pool and metrics (no sockets): requests are recorded the way the proxy records
@@ -99,10 +99,6 @@ describe('receipt arithmetic (trafficWindow)', () => {
     expect(sumPoints + totals.balancer5xx).toBe(totals.total - totals.clientAborts);
     expect(points.reduce((a, p) => a + p.failed, 0)).toBe(totals.failed);
     expect(points.map((p) => p.byVersion)).toEqual([{ v1: 52 }, { v2: 40 }, { v1: 10, v2: 60 }]);
-    // Regrouped per 2 s for the chart, nothing is lost.
-    const bins = binTraffic(points, 2000);
-    expect(bins.map((b) => b.byVersion)).toEqual([{ v1: 52, v2: 40 }, { v1: 10, v2: 60 }]);
-    expect(bins.reduce((a, b) => a + b.failed, 0)).toBe(totals.failed);
     lb.pool.destroy();
   });
 

@@ -125,23 +125,3 @@ export function trafficWindow(scrapes: readonly BalancerScrape[]): { totals: Tra
   return { totals, points };
 }
 
-/**
- * The points regrouped into fixed bins (each interval's counts go to the bin its end falls in), so
- * the short intervals of the scrapes taken at each step don't show as spikes of rate. Sums are kept.
- */
-export function binTraffic(points: readonly TrafficPoint[], binMs = 1000): TrafficPoint[] {
-  const bins: TrafficPoint[] = [];
-  for (const p of points) {
-    const i = Math.max(0, Math.ceil(p.tMs / binMs) - 1);
-    while (bins.length <= i) bins.push({ tMs: (bins.length + 1) * binMs, ms: binMs, byVersion: {}, failed: 0 });
-    const b = bins[i];
-    for (const [v, c] of Object.entries(p.byVersion)) b.byVersion[v] = (b.byVersion[v] ?? 0) + c;
-    b.failed += p.failed;
-  }
-  // The last bin is as long as the window went into it.
-  const last = bins[bins.length - 1];
-  const end = points[points.length - 1]?.tMs;
-  if (last && end !== undefined) last.ms = Math.max(1, end - (last.tMs - binMs));
-  if (last && end !== undefined) last.tMs = end;
-  return bins;
-}
