@@ -10,20 +10,13 @@ import { ReceiptSession } from './receipt/receipt-session';
 import { canaryDeploy } from './strategies/canary-deploy';
 import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from './strategies/deploy-context';
 import { launchChromium } from './test-support/chromium';
+import { risingShare, watchDashboard } from './test-support/dashboard-watch';
 import { sleep, startLoad, withLocalLab } from './test-support/local-lab-fixture';
 
 // A real browser (Debian's chromium, headless) on the balancer's dashboard while a canary deploy of
 // real local processes runs under load. DASHBOARD_SCREENSHOT / RECEIPT_SCREENSHOT=<file.png> keep pictures.
 jest.setTimeout(180_000);
 
-interface Look {
-  at: number;
-  names: string[];
-  versions: string[];
-  v2Share: number | null;
-  failed: string;
-  deployStatus: string;
-}
 
 describe('dashboard in a real browser', () => {
   it.each([1, 2])('login sets the cookie; during a canary under load it shows both upstreams and versions, the canary share rising, failed 0 (balancer workers: %i)', async (workers) => {
@@ -50,31 +43,7 @@ describe('dashboard in a real browser', () => {
         const load = startLoad(lab.lbUrl, 200);
         const receiptDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-receipt-'));
         const session = await ReceiptSession.start({ lb, runtime: lab.runtime(), clock: realClock, strategy: 'canary', version: 'v2', receiptDir, probe: { rate: 20, url: lab.lbUrl } });
-        const looks: Look[] = [];
-        let watching = true;
-        let shot = false;
-        const watcher = (async () => {
-          while (watching) {
-            const look = await page.evaluate(() => {
-              const text = (sel: string) => Array.from(document.querySelectorAll(sel)).map((e) => e.textContent ?? '');
-              const share = (document.querySelector('#legend [data-version="v2"]') as HTMLElement | null)?.dataset.share;
-              return {
-                names: Array.from(document.querySelectorAll('#upstreams .up')).map((e) => (e as HTMLElement).dataset.upstream ?? ''),
-                versions: text('#upstreams .up .ver'),
-                v2Share: share && share !== '–' ? Number(share.replace('%', '')) : null,
-                failed: document.querySelector('#failed')?.textContent ?? '',
-                deployStatus: document.querySelector('#deploy-head .badge')?.textContent ?? '',
-              };
-            });
-            looks.push({ at: Date.now(), ...look });
-            if (!shot && look.v2Share !== null && look.v2Share >= 40 && look.v2Share <= 60 && process.env.DASHBOARD_SCREENSHOT) {
-              shot = true;
-              await sleep(2500);
-              await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT, fullPage: true });
-            }
-            await sleep(250);
-          }
-        })();
+        const watch = watchDashboard(page, 'v2', process.env.DASHBOARD_SCREENSHOT);
         await sleep(2500); // some v1-only history on the chart
         const report = await canaryDeploy(new DeployContext(lb, lab.runtime(), realClock, composeReporters(silentReporter, session.reporter)), {
           ...DEFAULT_DEPLOY_OPTIONS,
@@ -87,8 +56,7 @@ describe('dashboard in a real browser', () => {
           canaryInstances: 1,
         });
         await sleep(2500);
-        watching = false;
-        await watcher;
+        const looks = await watch.stop();
         const { get, post, slow } = await load.stop();
         const { receipt, dir } = await session.finish(report);
 
@@ -101,10 +69,7 @@ describe('dashboard in a real browser', () => {
         const names = new Set(looks.flatMap((l) => l.names));
         for (const u of receipt.final.upstreams) expect(names.has(u.name)).toBe(true);
         // The canary's share, as the page's chart legend showed it, rose through the steps in order.
-        const shares = looks.map((l) => l.v2Share ?? 0);
-        const first = shares.findIndex((s) => s > 0 && s <= 25);
-        const second = shares.findIndex((s, i) => i > first && s >= 35 && s <= 65);
-        const third = shares.findIndex((s, i) => i > second && s >= 95);
+        const [first, second, third] = risingShare(looks);
         expect([first >= 0, second > first, third > second]).toEqual([true, true, true]);
         // Failed stayed 0 on the page the whole time, and the deploy ended as done there.
         expect(looks.length).toBeGreaterThan(40);
