@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchRollingDeploy, PHASES, type DeployBenchResult } from './deploy-bench';
+import { benchDashboard, type DashboardBenchResult } from './dashboard-bench';
 import { benchDetection, type DetectionResult } from './detect-bench';
 import type { ClosedGenerator, ClosedResult, LoadJob, LoadResult } from './load-worker';
 import type { FixedRateResult } from './fixed-rate';
@@ -40,6 +41,7 @@ const USAGE = `usage: npm run bench -- [options]
   --lb-main <file>        the balancer to measure (default packages/lb/dist/main.js)
   --lb <name=main.js>     an extra balancer build as its own row, e.g. a patched copy (repeatable)
   --no-deploy, --no-detect  skip the deploy timing / failure detection parts
+  --no-dashboard          skip req/s with the dashboard's event stream open vs closed
   --compose               also time npm run rolling-deploy on a running compose lab (skipped if none)
   --out <dir>             results directory (default bench-results)`;
 
@@ -64,6 +66,7 @@ interface Args {
   detect: boolean;
   detectSignals: ('SIGKILL' | 'SIGSTOP')[];
   compose: boolean;
+  dashboard: boolean;
   out: string;
 }
 
@@ -90,6 +93,7 @@ function parseArgs(argv: string[]): Args {
     detect: true,
     detectSignals: quick ? ['SIGKILL'] : ['SIGKILL', 'SIGSTOP'],
     compose: false,
+    dashboard: true,
     out: path.join(REPO, 'bench-results'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -107,6 +111,9 @@ function parseArgs(argv: string[]): Args {
     };
     switch (k) {
       case '--quick':
+        break;
+      case '--no-dashboard':
+        a.dashboard = false;
         break;
       case '--rounds':
         a.rounds = Math.max(1, Math.round(num()));
@@ -409,6 +416,20 @@ async function main(): Promise<void> {
     say(`  soak done: ${describeMemory(soak as unknown as MemoryVerdict)}; p99 ${ms(rr.latency.p99)} ms, errors ${rr.errors}`);
   } else clearInterval(sampler);
 
+  // ---- dashboard stream open vs closed ---------------------------------------------------------
+  let dashboard: DashboardBenchResult | undefined;
+  if (args.dashboard && lb) {
+    say(`dashboard: the balancer with its admin API, req/s with the event stream closed and open (${Math.max(2, args.rounds)} rounds each)...`);
+    dashboard = await benchDashboard({
+      dir, up, lbMain: args.lbMain, rounds: Math.max(2, args.rounds), durationMs: durMs, say,
+      closed: async (url, pid) => {
+        const c = await runLoad({ id: 'lb-dashboard', label: 'lb-dashboard', url, pid }, { kind: 'closed', url, connections: args.connections, durationMs: durMs, warmupMs: args.warmupS * 1000, generator: generator.closed }, durMs + args.warmupS * 1000 + 60_000);
+        return c.result.kind === 'closed' ? c.result.rps : NaN;
+      },
+    });
+    say(`  dashboard: closed ${int(dashboard.closedRps)} req/s, open ${int(dashboard.openRps)} req/s (${dashboard.differencePct > 0 ? '+' : ''}${dashboard.differencePct}%), ${dashboard.eventsPerSecond} updates/s`);
+  }
+
   // The throughput targets are done: stop them before the deploy and detection labs start.
   await cleanupAll();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -482,6 +503,7 @@ async function main(): Promise<void> {
     memory,
     deploys: deploys.map((d) => ({ ...d })),
     compose,
+    dashboard,
     detections,
     warnings,
     runs,

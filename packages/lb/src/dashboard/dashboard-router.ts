@@ -87,6 +87,11 @@ export function createDashboardRouter(source: DashboardSource, token: string | u
   router.get('/', reader, (_req, res) => sendAsset(res, assetsDir, 'index.html', 'text/html; charset=utf-8'));
 
   router.get('/events', reader, (req, res) => {
+    // A HEAD is not a client: it must not take one of the places.
+    if (req.method === 'HEAD') {
+      res.status(200).type('text/event-stream').end();
+      return;
+    }
     res.status(200).set({ 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     res.socket?.setNoDelay(true);

@@ -1,0 +1,94 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { freePort, type Proc, startProc, waitForPort } from './procs';
+import { median, round } from './stats';
+import { type Upstreams, waitLbHealthy } from './targets';
+
+export interface DashboardBenchResult {
+  /** req/s of each closed-loop run, in the order run (closed, open, closed, open, ...). */
+  runs: { stream: 'closed' | 'open'; rps: number; events: number }[];
+  closedRps: number;
+  openRps: number;
+  /** open / closed − 1, in %. */
+  differencePct: number;
+  /** Dashboard updates the open stream received per second of load (≈ 1: the stream was live). */
+  eventsPerSecond: number;
+}
+
+/**
+ * The balancer with its admin API (and so the dashboard) enabled, measured with the dashboard's
+ * event stream closed and open, alternately, in the same run: what watching a deploy costs.
+ */
+export async function benchDashboard(o: {
+  dir: string;
+  up: Upstreams;
+  lbMain: string;
+  rounds: number;
+  durationMs: number;
+  /** Runs one closed-loop measurement against `url`, returns req/s. */
+  closed: (url: string, pid: number) => Promise<number>;
+  say: (s: string) => void;
+}): Promise<DashboardBenchResult> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const token = crypto.randomBytes(16).toString('hex');
+  const config = path.join(o.dir, 'lb.dashboard.yaml');
+  fs.writeFileSync(config, `admin:\n  enabled: true\n  host: 127.0.0.1\n  port: ${adminPort}\n`);
+  const proc: Proc = startProc('lb-dashboard', process.execPath, [o.lbMain, '--config', config], {
+    env: { LB_UPSTREAMS: o.up.urls.join(','), LB_HOST: '127.0.0.1', LB_PORT: String(port), LB_ADMIN_TOKEN: token, LOG_LEVEL: 'warn', LB_CONFIG: '' },
+    log: path.join(o.dir, 'lb-dashboard.log'),
+  });
+  try {
+    await waitForPort(port, proc);
+    await waitLbHealthy(port, o.up.urls.length);
+    const url = `http://127.0.0.1:${port}/api`;
+    const runs: DashboardBenchResult['runs'] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      // Alternate which goes first, so neither always follows the other.
+      const order: ('closed' | 'open')[] = r % 2 === 0 ? ['closed', 'open'] : ['open', 'closed'];
+      for (const stream of order) {
+        const s = stream === 'open' ? await openStream(adminPort, token) : undefined;
+        const began = Date.now();
+        const rps = await o.closed(url, proc.pid);
+        const events = s ? s.close() : 0;
+        runs.push({ stream, rps: round(rps, 0), events });
+        o.say(`  dashboard stream ${stream.padEnd(6)}: ${Math.round(rps)} req/s${s ? ` (${events} updates in ${round((Date.now() - began) / 1000, 1)} s)` : ''}`);
+      }
+    }
+    const closedRps = median(runs.filter((x) => x.stream === 'closed').map((x) => x.rps));
+    const openRps = median(runs.filter((x) => x.stream === 'open').map((x) => x.rps));
+    const open = runs.filter((x) => x.stream === 'open');
+    return {
+      runs,
+      closedRps,
+      openRps,
+      differencePct: round((openRps / closedRps - 1) * 100, 1),
+      eventsPerSecond: round(open.reduce((a, x) => a + x.events, 0) / ((open.length * o.durationMs) / 1000), 2),
+    };
+  } finally {
+    proc.child.kill('SIGTERM');
+  }
+}
+
+/** A dashboard client: the event stream, read and counted like a browser would. */
+function openStream(adminPort: number, token: string): Promise<{ close(): number }> {
+  return new Promise((resolve, reject) => {
+    let events = 0;
+    const req = http.get({ host: '127.0.0.1', port: adminPort, path: '/dashboard/events', agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`dashboard stream: HTTP ${res.statusCode}`));
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        events += chunk.split('event: state').length - 1;
+      });
+      resolve({
+        close: () => {
+          req.destroy();
+          return events;
+        },
+      });
+    });
+    req.on('error', (err) => reject(err));
+  });
+}
