@@ -33,7 +33,7 @@ describe('dashboard on compose, in a real browser', () => {
       expect(cookie).toMatchObject({ name: 'zdl_dashboard', httpOnly: true, sameSite: 'Strict' });
       await page.waitForSelector('#conn.live', { timeout: 10_000 });
 
-      const get = new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 200 });
+      const get = new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 100 });
       get.start();
       const watch = watchDashboard(page, 'v3');
       await sleep(2000);
