@@ -26,7 +26,6 @@ export async function benchDashboard(o: {
   up: Upstreams;
   lbMain: string;
   rounds: number;
-  durationMs: number;
   /** Runs one closed-loop measurement against `url`, returns req/s. */
   closed: (url: string, pid: number) => Promise<number>;
   say: (s: string) => void;

@@ -421,7 +421,7 @@ async function main(): Promise<void> {
   if (args.dashboard && lb) {
     say(`dashboard: the balancer with its admin API, req/s with the event stream closed and open (${Math.max(2, args.rounds)} rounds each)...`);
     dashboard = await benchDashboard({
-      dir, up, lbMain: args.lbMain, rounds: Math.max(2, args.rounds), durationMs: durMs, say,
+      dir, up, lbMain: args.lbMain, rounds: Math.max(2, args.rounds), say,
       closed: async (url, pid) => {
         const c = await runLoad({ id: 'lb-dashboard', label: 'lb-dashboard', url, pid }, { kind: 'closed', url, connections: args.connections, durationMs: durMs, warmupMs: args.warmupS * 1000, generator: generator.closed }, durMs + args.warmupS * 1000 + 60_000);
         return c.result.kind === 'closed' ? c.result.rps : NaN;
