@@ -8,11 +8,15 @@ import { type Upstreams, waitLbHealthy } from './targets';
 
 export interface DashboardBenchResult {
   /** req/s of each closed-loop run, in the order run (closed, open, closed, open, ...). */
-  runs: { stream: 'closed' | 'open'; rps: number; events: number; seconds: number }[];
+  runs: { stream: 'closed' | 'open'; rps: number; usPerReq: number; events: number; seconds: number }[];
   closedRps: number;
   openRps: number;
   /** open / closed − 1, in %. */
   differencePct: number;
+  /** The balancer's CPU time per request (robust to a busy machine, unlike req/s). */
+  closedUsPerReq: number;
+  openUsPerReq: number;
+  usPerReqDifferencePct: number;
   /** Dashboard updates the open stream received per second of load (≈ 1: the stream was live). */
   eventsPerSecond: number;
 }
@@ -26,8 +30,8 @@ export async function benchDashboard(o: {
   up: Upstreams;
   lbMain: string;
   rounds: number;
-  /** Runs one closed-loop measurement against `url`, returns req/s. */
-  closed: (url: string, pid: number) => Promise<number>;
+  /** Runs one closed-loop measurement against `url`: req/s and the CPU % of process `pid`. */
+  closed: (url: string, pid: number) => Promise<{ rps: number; cpuPct: number }>;
   say: (s: string) => void;
 }): Promise<DashboardBenchResult> {
   const port = await freePort();
@@ -50,17 +54,23 @@ export async function benchDashboard(o: {
       for (const stream of order) {
         const s = stream === 'open' ? await openStream(adminPort, token) : undefined;
         const began = Date.now();
-        const rps = await o.closed(url, proc.pid);
+        const { rps, cpuPct } = await o.closed(url, proc.pid);
+        const usPerReq = round(((cpuPct / 100) * 1e6) / rps, 1);
         const events = s ? s.close() : 0;
         const seconds = round((Date.now() - began) / 1000, 1);
-        runs.push({ stream, rps: round(rps, 0), events, seconds });
-        o.say(`  dashboard stream ${stream.padEnd(6)}: ${Math.round(rps)} req/s${s ? ` (${events} updates in ${seconds} s, warm-up included)` : ''}`);
+        runs.push({ stream, rps: round(rps, 0), usPerReq, events, seconds });
+        o.say(`  dashboard stream ${stream.padEnd(6)}: ${Math.round(rps)} req/s, ${usPerReq} µs CPU/req${s ? ` (${events} updates in ${seconds} s, warm-up included)` : ''}`);
       }
     }
     const closedRps = median(runs.filter((x) => x.stream === 'closed').map((x) => x.rps));
     const openRps = median(runs.filter((x) => x.stream === 'open').map((x) => x.rps));
     const open = runs.filter((x) => x.stream === 'open');
+    const closedUs = median(runs.filter((x) => x.stream === 'closed').map((x) => x.usPerReq));
+    const openUs = median(open.map((x) => x.usPerReq));
     return {
+      closedUsPerReq: closedUs,
+      openUsPerReq: openUs,
+      usPerReqDifferencePct: round((openUs / closedUs - 1) * 100, 1),
       runs,
       closedRps,
       openRps,

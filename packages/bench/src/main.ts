@@ -424,10 +424,10 @@ async function main(): Promise<void> {
       dir, up, lbMain: args.lbMain, rounds: Math.max(2, args.rounds), say,
       closed: async (url, pid) => {
         const c = await runLoad({ id: 'lb-dashboard', label: 'lb-dashboard', url, pid }, { kind: 'closed', url, connections: args.connections, durationMs: durMs, warmupMs: args.warmupS * 1000, generator: generator.closed }, durMs + args.warmupS * 1000 + 60_000);
-        return c.result.kind === 'closed' ? c.result.rps : NaN;
+        return { rps: c.result.kind === 'closed' ? c.result.rps : NaN, cpuPct: c.cpuPct };
       },
     });
-    say(`  dashboard: closed ${int(dashboard.closedRps)} req/s, open ${int(dashboard.openRps)} req/s (${dashboard.differencePct > 0 ? '+' : ''}${dashboard.differencePct}%), ${dashboard.eventsPerSecond} updates/s`);
+    say(`  dashboard: closed ${int(dashboard.closedRps)} req/s, open ${int(dashboard.openRps)} req/s (${dashboard.differencePct > 0 ? '+' : ''}${dashboard.differencePct}%); CPU per request ${dashboard.closedUsPerReq} → ${dashboard.openUsPerReq} µs (${dashboard.usPerReqDifferencePct > 0 ? '+' : ''}${dashboard.usPerReqDifferencePct}%); ${dashboard.eventsPerSecond} updates/s`);
   }
 
   // The throughput targets are done: stop them before the deploy and detection labs start.
