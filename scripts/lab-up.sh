@@ -63,6 +63,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 echo "Lab is up: http://127.0.0.1:8080  (admin API: http://127.0.0.1:8090, token in .env)"
+echo "Dashboard: http://127.0.0.1:8090/dashboard?token=$(env_get LB_ADMIN_TOKEN)  (logs you in; the token is the admin token from .env)"
 for i in 1 2 3 4 5 6; do
   if ! code="$(curl -s --max-time 5 -o "$body" -w '%{http_code}' http://127.0.0.1:8080/api)"; then
     echo "  GET /api #$i -> no response"

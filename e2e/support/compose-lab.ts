@@ -101,7 +101,7 @@ export class ComposeLab {
     const reportFile = path.join(path.dirname(this.envFile), `report-${Date.now()}.json`);
     const child = spawn(
       process.execPath,
-      [DEPLOYER, '--project', this.project, '--env-file', this.envFile, '--admin-url', this.adminUrl, '--token', this.token, '--json', reportFile, ...args],
+      [DEPLOYER, '--project', this.project, '--env-file', this.envFile, '--admin-url', this.adminUrl, '--token', this.token, '--json', reportFile, ...(args.includes('--receipt') ? [] : ['--no-receipt']), ...args],
       { cwd: ROOT, env: { ...process.env, NODE_IMAGE: process.env.NODE_IMAGE ?? '' } },
     );
     let output = '';

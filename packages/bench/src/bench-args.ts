@@ -24,6 +24,8 @@ export interface BenchArgs {
   detect: boolean;
   detectSignals: ('SIGKILL' | 'SIGSTOP')[];
   compose: boolean;
+  /** req/s with the dashboard's event stream open vs closed. */
+  dashboard: boolean;
   out: string;
 }
 
@@ -49,6 +51,7 @@ const OPTIONS = {
   lb: { type: 'string', value: '<name=main.js>', multiple: true, help: 'an extra balancer build as its own row, e.g. a patched copy (repeatable)' },
   'no-deploy': { type: 'boolean', help: 'skip the deploy timing part' },
   'no-detect': { type: 'boolean', help: 'skip the failure detection part' },
+  'no-dashboard': { type: 'boolean', help: "skip req/s with the dashboard's event stream open vs closed" },
   compose: { type: 'boolean', help: 'also time npm run rolling-deploy on a running compose lab (skipped if none)' },
   out: { type: 'string', value: '<dir>', help: 'results directory (default bench-results)' },
   help: { type: 'boolean', short: 'h', help: 'this help' },
@@ -102,6 +105,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs | 'help' {
     detect: values['no-detect'] !== true,
     detectSignals: quick ? ['SIGKILL'] : ['SIGKILL', 'SIGSTOP'],
     compose: values.compose === true,
+    dashboard: values['no-dashboard'] !== true,
     out: values.out ? path.resolve(values.out as string) : path.join(REPO, 'bench-results'),
   };
   if (values.generator !== undefined) {

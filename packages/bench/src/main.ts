@@ -4,10 +4,11 @@ import path from 'node:path';
 import { BenchArgsError, parseBenchArgs, USAGE } from './bench-args';
 import { benchChart } from './bench-chart';
 import { caddyTarget } from './caddy-target';
-import { elapsedS, ms, say } from './bench-log';
+import { elapsedS, int, ms, say } from './bench-log';
 import { formatReport } from './bench-report';
 import { summarizeTargets } from './bench-summary';
 import { composeDeploy } from './compose-deploy';
+import { benchDashboard, type DashboardBenchResult } from './dashboard-bench';
 import { benchRollingDeploy, PHASES, type DeployBenchResult } from './deploy-bench';
 import { benchDetection, type DetectionResult } from './detect-bench';
 import { ensureProxies, pickGenerator } from './generator-choice';
@@ -15,6 +16,7 @@ import { measureRounds } from './measure-rounds';
 import { loadPeak } from './memory-verdict';
 import { memorySoak } from './memory-soak';
 import { cleanupAll } from './procs';
+import { runLoad } from './run-load';
 import { median, round } from './stats';
 import { bareProxyTarget, clusterTarget, directTarget, DIST, haproxyTarget, lbTarget, nginxTarget, startUpstreams, type Target } from './targets';
 
@@ -101,6 +103,22 @@ async function main(): Promise<void> {
   for (const t of targets) say(`  ${t.id.padEnd(12)} ${t.label}  ${t.url}`);
 
   const { runs, lbRss, lbRssIdleStart, lbRssAfterRounds } = await measureRounds(args, generator, targets);
+
+  // ---- dashboard stream open vs closed ---------------------------------------------------------
+  let dashboard: DashboardBenchResult | undefined;
+  if (args.dashboard && lb) {
+    const durMs = args.durationS * 1000;
+    say(`dashboard: the balancer with its admin API, req/s with the event stream closed and open (${Math.max(2, args.rounds)} rounds each)...`);
+    dashboard = await benchDashboard({
+      dir, up, lbMain: args.lbMain, rounds: Math.max(2, args.rounds), say,
+      closed: async (url, pid) => {
+        const c = await runLoad({ id: 'lb-dashboard', label: 'lb-dashboard', url, pid }, { kind: 'closed', url, connections: args.connections, durationMs: durMs, warmupMs: args.warmupS * 1000, generator: generator.closed }, durMs + args.warmupS * 1000 + 60_000);
+        return { rps: c.result.kind === 'closed' ? c.result.rps : NaN, cpuPct: c.cpuPct };
+      },
+    });
+    say(`  dashboard: closed ${int(dashboard.closedRps)} req/s, open ${int(dashboard.openRps)} req/s (${dashboard.differencePct > 0 ? '+' : ''}${dashboard.differencePct}%); CPU per request ${dashboard.closedUsPerReq} → ${dashboard.openUsPerReq} µs (${dashboard.usPerReqDifferencePct > 0 ? '+' : ''}${dashboard.usPerReqDifferencePct}%); ${dashboard.eventsPerSecond} updates/s`);
+  }
+
   const soak = lb && args.soakS > 0 ? await memorySoak(lb, args.soakRate, args.soakS) : undefined;
 
   // The throughput targets are done: stop them before the deploy and detection labs start.
@@ -176,6 +194,7 @@ async function main(): Promise<void> {
     memory,
     deploys: deploys.map((d) => ({ ...d })),
     compose,
+    dashboard,
     detections,
     warnings,
     runs,

@@ -12,6 +12,10 @@ import type { DeployReport } from './deploy-report';
 import { blueGreenDeploy } from './strategies/blue-green-deploy';
 import { canaryDeploy } from './strategies/canary-deploy';
 import { rollingDeploy } from './strategies/rolling-deploy';
+import { composeReporters } from './receipt/compose-reporters';
+import { DEFAULT_RECEIPT_DIR } from './receipt/receipt-args';
+import { ReceiptSession } from './receipt/receipt-session';
+import { lingerSeconds, waitForEnterOrTimeout } from './receipt/linger';
 
 type Strategy = 'rolling' | 'blue-green' | 'canary';
 
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
     const lb = new HttpLbAdmin(lab.adminUrl, lab.state.adminToken);
     while ((await lb.list()).some((u) => u.state !== 'healthy')) await realClock.sleep(50);
     say(`balancer on ${lab.lbUrl}, admin API on ${lab.adminUrl} (logs in ${dir}/logs)`);
+    say(`dashboard (open it now to watch the deploy): ${lb.dashboardLoginUrl()}`);
     const loads = {
       'GET /api': new LoadChecker({ url: `${lab.lbUrl}/api`, rate }),
       'POST /api (JSON)': new LoadChecker({ url: `${lab.lbUrl}/api`, rate: Math.max(1, rate / 10), method: 'POST', body: { order: 1 } }),
@@ -66,7 +71,16 @@ async function main(): Promise<void> {
     say(`load: ${rate} GET/s, ${Math.max(1, rate / 10)} POST/s, 5 slow (2 s) GET/s over keep-alive connections`);
     await realClock.sleep(2000);
     say(`${strategy} deploy of v2:`);
-    const ctx = new DeployContext(lb, lab.runtime(), realClock, new ConsoleReporter());
+    const session = await ReceiptSession.start({
+      lb,
+      runtime: lab.runtime(),
+      clock: realClock,
+      strategy,
+      version: 'v2',
+      receiptDir: path.resolve(process.env.DEMO_RECEIPT_DIR ?? DEFAULT_RECEIPT_DIR),
+      probe: { rate: 20, url: lab.lbUrl },
+    });
+    const ctx = new DeployContext(lb, lab.runtime(), realClock, composeReporters(new ConsoleReporter(), session.reporter));
     const options = { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2' };
     let report: DeployReport;
     if (strategy === 'blue-green') report = await blueGreenDeploy(ctx, { ...options, keepBlueMs: 0 });
@@ -83,6 +97,7 @@ async function main(): Promise<void> {
     } else report = await rollingDeploy(ctx, options);
     say(formatReport(report));
     await realClock.sleep(2000);
+    const { dir: receiptDir } = await session.finish(report);
     let failed = 0;
     for (const [name, l] of Object.entries(loads)) {
       const s = summarize(await l.stop());
@@ -91,6 +106,14 @@ async function main(): Promise<void> {
     }
     say(failed === 0 && report.ok ? '\nzero failed requests during the deploy' : `\n${failed} failed request(s); deploy ${report.ok ? 'done' : 'FAILED'}`);
     exitCode = failed === 0 && report.ok ? 0 : 1;
+    if (receiptDir) say(`\nreceipt: ${path.join(receiptDir, 'receipt.html')}`);
+    say(`dashboard: ${lb.dashboardLoginUrl()}`);
+    // In a terminal, keep the lab up a little so the dashboard can be looked at; never in CI or a pipe.
+    const linger = lingerSeconds(process.env, process.stdout.isTTY === true && process.stdin.isTTY === true);
+    if (linger > 0) {
+      say(`the lab stays up for ${linger} s (Enter stops it now)...`);
+      await waitForEnterOrTimeout(linger * 1000);
+    }
   } finally {
     await lab.stop();
   }

@@ -1,5 +1,6 @@
 export { realClock, type Clock } from './clock';
 export type { DeployReport, Reporter, StepRecord } from './deploy-report';
+export { dashboardLoginUrl } from './dashboard-login-url';
 export { DeployError } from './lb-client/deploy-error';
 export { HttpLbAdmin } from './lb-client/http-lb-admin';
 export type { LbAdmin, UpstreamStatus } from './lb-client/lb-admin';

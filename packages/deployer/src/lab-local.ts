@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { dashboardLoginUrl } from './dashboard-login-url';
 import { LocalLab } from './local-lab';
 
 /**
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `local lab running: balancer http://127.0.0.1:${s.lb.port}, admin http://127.0.0.1:${s.lb.adminPort}\n` +
       `instances: ${Object.values(s.slots).map((p) => `${p.slot}=127.0.0.1:${p.port} (${p.version})`).join(', ')}\n` +
+      `dashboard: ${dashboardLoginUrl(`http://127.0.0.1:${s.lb.adminPort}`, s.adminToken)}\n` +
       `logs in .lab/local/logs; deploy with: npm run rolling-deploy -- --runtime local --version v2\nCtrl-C stops everything.\n`,
   );
   const stop = () => void lab.stop().then(() => process.exit(0));

@@ -15,6 +15,8 @@ import { DeployContext } from './strategies/deploy-context';
 import { blueGreenDeploy, blueGreenRollback } from './strategies/blue-green-deploy';
 import { canaryDeploy } from './strategies/canary-deploy';
 import { rollingDeploy } from './strategies/rolling-deploy';
+import { openCliReceipt } from './receipt/cli-receipt';
+import { RECEIPT_USAGE, type ReceiptArgs, takeReceiptArgs } from './receipt/receipt-args';
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`deploy: ${message}\n`);
@@ -45,12 +47,15 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(`${USAGE}\n${RECEIPT_USAGE}\n`);
     process.exit(0);
   }
   let args: CliArgs;
+  let receiptArgs: ReceiptArgs;
   try {
-    args = parseArgs(process.argv.slice(2));
+    const taken = takeReceiptArgs(process.argv.slice(2));
+    receiptArgs = taken.receipt;
+    args = parseArgs(taken.rest);
   } catch (err) {
     if (err instanceof DeployError) fail(`${err.message}\n\n${USAGE}`, 2);
     throw err;
@@ -77,7 +82,8 @@ async function main(): Promise<void> {
       `${args.strategy} deploy of ${args.version} on ${args.runtime} (${detail}, drain timeout ${args.drainTimeoutMs} ms, health timeout ${args.healthTimeoutMs} ms) via ${lb.baseUrl}`,
     );
   }
-  const ctx = new DeployContext(lb, runtime, realClock, reporter);
+  const receipt = args.rollback ? undefined : await openCliReceipt({ ...args, runtimeKind: args.runtime, stateFile: args.state, receipt: receiptArgs, lb, runtime, clock: realClock, console: reporter });
+  const ctx = new DeployContext(lb, runtime, realClock, receipt?.reporter ?? reporter);
   if (args.rollback) {
     try {
       reporter.message(await blueGreenRollback(ctx));
@@ -110,6 +116,7 @@ async function main(): Promise<void> {
           })
         : await rollingDeploy(ctx, base);
   process.stdout.write(formatReport(report) + '\n');
+  await receipt?.close(report);
   if (args.json) {
     const text = JSON.stringify(report, null, 2) + '\n';
     if (args.json === '-') process.stdout.write(text);

@@ -1,5 +1,7 @@
 import axios, { type AxiosInstance, AxiosError } from 'axios';
 import { DeployError } from './deploy-error';
+import { dashboardLoginUrl } from '../dashboard-login-url';
+import type { TimelineEvent } from '../receipt/timeline-reporter';
 import type { DrainResult, LbAdmin, SplitEntry, UpstreamStatus } from './lb-admin';
 
 /** LbAdmin over the balancer's admin HTTP API (bearer token). */
@@ -8,7 +10,7 @@ export class HttpLbAdmin implements LbAdmin {
 
   constructor(
     readonly baseUrl: string,
-    token: string | undefined,
+    private readonly token: string | undefined,
   ) {
     this.http = axios.create({
       baseURL: baseUrl,
@@ -32,11 +34,11 @@ export class HttpLbAdmin implements LbAdmin {
     }
   }
 
-  add(upstream: { url: string; name: string; enabled: boolean; group?: string }): Promise<UpstreamStatus> {
+  add(upstream: { url: string; name: string; enabled: boolean; group?: string; version?: string }): Promise<UpstreamStatus> {
     return this.call('post', '/upstreams', upstream);
   }
 
-  patch(name: string, change: { group?: string; weight?: number }): Promise<UpstreamStatus> {
+  patch(name: string, change: { group?: string; weight?: number; version?: string }): Promise<UpstreamStatus> {
     return this.call('patch', `/upstreams/${encodeURIComponent(name)}`, change);
   }
 
@@ -64,6 +66,16 @@ export class HttpLbAdmin implements LbAdmin {
   remove(name: string, waitMs: number): Promise<DrainResult> {
     return this.call('delete', `/upstreams/${encodeURIComponent(name)}?waitMs=${waitMs}`);
   }
+
+  /** The URL that logs a browser into the balancer's dashboard (carries the token: for the terminal only). */
+  dashboardLoginUrl(): string {
+    return dashboardLoginUrl(this.baseUrl, this.token);
+  }
+
+  /** Posts one step of the running deploy to the dashboard's timeline (short timeout: it is for people). */
+  readonly postTimeline = async (event: TimelineEvent): Promise<void> => {
+    await this.http.post('/dashboard/timeline', event, { timeout: 2000 });
+  };
 
   private async call<T>(method: 'get' | 'post' | 'put' | 'patch' | 'delete', path: string, body?: unknown): Promise<T> {
     try {

@@ -10,6 +10,8 @@ export interface UpstreamStatus {
   lastCheck?: string;
   group: string;
   weight: number;
+  /** The version the deployer registered (null or absent: not told). */
+  version?: string | null;
 }
 
 export interface SplitEntry {
@@ -27,9 +29,9 @@ export interface DrainResult {
 export interface LbAdmin {
   list(): Promise<UpstreamStatus[]>;
   get(name: string): Promise<UpstreamStatus | undefined>;
-  add(upstream: { url: string; name: string; enabled: boolean; group?: string }): Promise<UpstreamStatus>;
-  /** Changes an upstream's group (and/or weight). */
-  patch(name: string, change: { group?: string; weight?: number }): Promise<UpstreamStatus>;
+  add(upstream: { url: string; name: string; enabled: boolean; group?: string; version?: string }): Promise<UpstreamStatus>;
+  /** Changes an upstream's group (and/or weight, version). */
+  patch(name: string, change: { group?: string; weight?: number; version?: string }): Promise<UpstreamStatus>;
   /** Sets the traffic split in one atomic call; null clears it. */
   setSplit(groups: SplitEntry[] | null): Promise<void>;
   getSplit(): Promise<SplitEntry[] | null>;

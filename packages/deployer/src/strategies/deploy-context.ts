@@ -77,7 +77,7 @@ export class DeployContext {
 
   /** Registers an instance without traffic, waits for the balancer to see it healthy, then enables it. */
   async bringIn(slot: string, inst: Instance, healthTimeoutMs: number, group?: string): Promise<void> {
-    await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false, ...(group ? { group } : {}) }), () =>
+    await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false, version: inst.version, ...(group ? { group } : {}) }), () =>
       group ? `${inst.url} in group ${group}` : inst.url,
     );
     await this.step(slot, 'health', () => this.waitHealthy(inst.name, healthTimeoutMs));

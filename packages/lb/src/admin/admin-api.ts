@@ -3,6 +3,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { type SplitEntry, TrafficSplit } from '../balancing/traffic-split';
 import { parseUpstreamUrl } from '../config/parse-upstream-url';
 import type { LoadBalancer } from '../lb-server';
+import { createDashboardRouter, lbDashboardSource } from '../dashboard/dashboard-router';
 import type { Upstream } from '../pool/upstream';
 
 const MAX_WAIT_MS = 600_000;
@@ -15,6 +16,8 @@ const MAX_WAIT_MS = 600_000;
 export function createAdminApi(lb: LoadBalancer, token: string | undefined): Express {
   const app = express();
   app.disable('x-powered-by');
+  // The dashboard has its own login (cookie or bearer) and must not refresh stats per request.
+  app.use('/dashboard', createDashboardRouter(lbDashboardSource(lb), token));
   app.use(auth(token));
   app.use(express.json({ limit: '64kb' }));
   // In cluster mode the counters live in the workers: gather them before answering.
@@ -41,9 +44,9 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
   app.post('/upstreams', (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(res, 'body: expected a JSON object like {"url":"http://host:port"}');
-    const { url, name, enabled, group, weight, ...rest } = body as Record<string, unknown>;
-    const problems = Object.keys(rest).map((k) => `${k}: unknown field (expected url, name, enabled, group, weight)`);
-    problems.push(...groupWeightProblems(group, weight));
+    const { url, name, enabled, group, weight, version, ...rest } = body as Record<string, unknown>;
+    const problems = Object.keys(rest).map((k) => `${k}: unknown field (expected url, name, enabled, group, weight, version)`);
+    problems.push(...groupWeightProblems(group, weight), ...versionProblems(version));
     const parsed = parseUpstreamUrl(url);
     if ('problem' in parsed) problems.push(`url: ${url === undefined ? 'missing' : parsed.problem}`);
     if (name !== undefined && (typeof name !== 'string' || name === '')) problems.push('name: expected a non-empty string');
@@ -53,7 +56,7 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
     const clash = lb.pool.all().find((u) => u.name === finalName || u.url === parsed.url);
     if (clash) return res.status(409).json({ error: `upstream already exists: ${clash.name} (${clash.url})`, code: 'LB_ADMIN_DUPLICATE' });
     const u = lb.addUpstream(
-      { url: parsed.url, name: finalName, ...(typeof group === 'string' ? { group } : {}), ...(typeof weight === 'number' ? { weight } : {}) },
+      { url: parsed.url, name: finalName, ...(typeof group === 'string' ? { group } : {}), ...(typeof weight === 'number' ? { weight } : {}), ...(typeof version === 'string' ? { version } : {}) },
       enabled !== false,
     );
     res.status(201).json(u.snapshot());
@@ -61,12 +64,12 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
 
   app.patch('/upstreams/:name', (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const { group, weight, ...rest } = body;
-    const problems = [...Object.keys(rest).map((k) => `${k}: unknown field (expected group, weight)`), ...groupWeightProblems(group, weight)];
+    const { group, weight, version, ...rest } = body;
+    const problems = [...Object.keys(rest).map((k) => `${k}: unknown field (expected group, weight, version)`), ...groupWeightProblems(group, weight), ...versionProblems(version)];
     if (problems.length > 0) return bad(res, problems.join('; '));
     const u = find(req, res);
     if (!u) return;
-    lb.pool.update(u, { group: group as string | undefined, weight: weight as number | undefined });
+    lb.pool.update(u, { group: group as string | undefined, weight: weight as number | undefined, version: version as string | undefined });
     res.json(u.snapshot());
   });
 
@@ -154,6 +157,12 @@ function groupWeightProblems(group: unknown, weight: unknown): string[] {
     problems.push('weight: expected an integer from 0 to 1000000');
   }
   return problems;
+}
+
+/** A version label as the deployer writes it (letters, digits, . _ -). */
+function versionProblems(version: unknown): string[] {
+  if (version === undefined || (typeof version === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(version))) return [];
+  return ['version: expected 1 to 64 letters, digits, ".", "_" or "-"'];
 }
 
 function auth(token: string | undefined) {

@@ -58,6 +58,8 @@ export interface UpstreamConfig {
   readonly group?: string;
   /** Relative share within its group (smooth weighted round-robin); 0 = no traffic. */
   readonly weight?: number;
+  /** The version the instance runs, set by the deployer (admin API only); shown on the dashboard. */
+  readonly version?: string;
 }
 
 /** Every default in one place. */

@@ -84,7 +84,8 @@ export class UpstreamPool {
   }
 
   /** Changes an upstream's group or weight; the lists are rebuilt at once. */
-  update(u: Upstream, change: { group?: string; weight?: number }): void {
+  update(u: Upstream, change: { group?: string; weight?: number; version?: string }): void {
+    if (change.version !== undefined) u.version = change.version;
     if (change.group !== undefined) u.group = change.group;
     if (change.weight !== undefined) u.weight = change.weight;
     this.rebuild();

@@ -41,6 +41,8 @@ export class Upstream {
   everHealthy = false;
   group: string;
   weight: number;
+  /** The version it runs, as the deployer registered it (undefined: not told). */
+  version: string | undefined;
   admin: AdminState = 'active';
   inFlight = 0;
   requests = 0;
@@ -68,6 +70,7 @@ export class Upstream {
     this.target = new URL(config.url);
     this.group = config.group ?? 'default';
     this.weight = config.weight ?? 1;
+    this.version = config.version;
     this.agent = new http.Agent({ keepAlive: true, ...agentOptions });
   }
 
@@ -162,6 +165,7 @@ export class Upstream {
       admin: this.admin,
       group: this.group,
       weight: this.weight,
+      version: this.version ?? null,
       inFlight: this.inFlight,
       requests: this.requests,
       failures: this.failures,
