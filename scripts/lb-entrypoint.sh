@@ -24,6 +24,15 @@ if [ -n "${LB_ADMIN_TOKEN_FILE:-}" ]; then
   mkdir -p "$dir"
   chown "$uid:$gid" "$dir"
   chmod 0700 "$dir"
+  # Its parents inside the mounted state folder (/app/.lab = the project's .lab): those Docker or
+  # mkdir just created as root go to the same user, so the user can still create .lab/local (the
+  # local lab) and delete what is theirs. Folders someone else owns are left alone.
+  parent="$(dirname "$dir")"
+  while :; do
+    case "$parent" in /app/.lab | /app/.lab/*) ;; *) break ;; esac
+    [ "$(stat -c %u "$parent")" != 0 ] || chown "$uid:$gid" "$parent"
+    parent="$(dirname "$parent")"
+  done
   # A token file written by an earlier run as another user (not a link: never follow one as root).
   if [ -f "$LB_ADMIN_TOKEN_FILE" ] && [ ! -L "$LB_ADMIN_TOKEN_FILE" ]; then
     chown "$uid:$gid" "$LB_ADMIN_TOKEN_FILE"
