@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Run by `npm run build` after tsc: make every file declared in a workspace's package.json "bin"
-// executable. tsc writes its output with mode 0644, and on a fresh clone npm ci ran before dist/
+// npm's postbuild hook (after tsc in `npm run build`): make every file declared in a workspace's
+// package.json "bin" executable. tsc writes its output with mode 0644, and on a fresh clone npm ci ran before dist/
 // existed, so nothing else sets the bit; without it a declared bin cannot run directly.
 //   usage: node scripts/chmod-bins.js   (from the repository root)
 'use strict';
