@@ -128,6 +128,11 @@ describe('plain docker compose up, then the deploy CLI with no token given (real
     const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as DeployReportView;
     console.log(`${deploy.output}\nGET:\n${formatSummary(summarize(get))}\nPOST: ${formatSummary(summarize(post)).split('\n')[0]}\nslow: ${formatSummary(summarize(slow)).split('\n')[0]}`);
 
+    if (summarize(get).failed + summarize(post).failed + summarize(slow).failed > 0) {
+      // What the balancer saw (health transitions, evictions), to tell a starved machine from a bug.
+      const log = await compose(['logs', '--no-color', '--no-log-prefix', 'lb']);
+      console.log(log.split('\n').filter((l) => /upstream state|evict|error/i.test(l)).join('\n'));
+    }
     expect(deploy.code).toBe(0);
     expect(report.ok).toBe(true);
     expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
