@@ -4,10 +4,11 @@
 #
 # Base image: $NODE_IMAGE if set (shell, else .env); otherwise the local
 # stand-in zdl/node:20-local, built here if missing (no registry needed).
-# .env (read by docker compose and by the deployer) gets what the lab needs
-# if it is missing: NODE_IMAGE, LB_ADMIN_HOST=0.0.0.0 and a random
-# LB_ADMIN_TOKEN, so the admin API is reachable on 127.0.0.1:8090.
-# Existing values in .env are never changed.
+# .env (read by docker compose and by the deployer) gets NODE_IMAGE if it is
+# missing; existing values in .env are never changed. The admin token is not
+# written here: the balancer generates it at its first start into
+# .lab/compose/<project>/admin-token, as with a plain `docker compose up`
+# (an LB_ADMIN_TOKEN already in .env still wins).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
@@ -44,8 +45,9 @@ fi
 
 [ -e "$ENV_FILE" ] || (umask 077 && : >"$ENV_FILE")
 env_default NODE_IMAGE "$NODE_IMAGE"
-env_default LB_ADMIN_HOST 0.0.0.0
-env_default LB_ADMIN_TOKEN "lab-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+project="${COMPOSE_PROJECT_NAME:-$(env_get COMPOSE_PROJECT_NAME)}"
+project="${project:-zdl}"
+if [ -n "$(env_get LB_ADMIN_TOKEN)" ]; then token_at=".env (LB_ADMIN_TOKEN)"; else token_at=".lab/compose/$project/admin-token"; fi
 
 echo "Building images and starting lb, client-1, client-2 (NODE_IMAGE=$NODE_IMAGE)..."
 log="$(mktemp)"
@@ -62,8 +64,13 @@ for _ in $(seq 1 50); do
   curl -s --max-time 1 http://127.0.0.1:8080/__lb/health 2>/dev/null | grep -q '"inRotation":2' && break
   sleep 0.2
 done
-echo "Lab is up: http://127.0.0.1:8080  (admin API: http://127.0.0.1:8090, token in .env)"
-echo "Dashboard: http://127.0.0.1:8090/dashboard?token=$(env_get LB_ADMIN_TOKEN)  (logs you in; the token is the admin token from .env)"
+echo "Lab is up: http://127.0.0.1:8080  (admin API: http://127.0.0.1:8090, token in $token_at)"
+token="$(env_get LB_ADMIN_TOKEN)"
+if [ -z "$token" ]; then
+  for _ in $(seq 1 50); do [ -s ".lab/compose/$project/admin-token" ] && break; sleep 0.1; done
+  token="$(cat ".lab/compose/$project/admin-token" 2>/dev/null || true)"
+fi
+[ -z "$token" ] || echo "Dashboard: http://127.0.0.1:8090/dashboard?token=$token  (logs you in with the admin token)"
 for i in 1 2 3 4 5 6; do
   if ! code="$(curl -s --max-time 5 -o "$body" -w '%{http_code}' http://127.0.0.1:8080/api)"; then
     echo "  GET /api #$i -> no response"

@@ -121,5 +121,7 @@ export class ComposeLab {
     const extra = stdout.split('\n').filter(Boolean);
     await this.env.down({ timeout: 10_000, removeVolumes: true });
     if (extra.length) await run('docker', ['rm', '-f', ...extra]).catch(() => undefined);
+    // The balancer's token folder (bind-mounted per project; empty here, the token comes from the env file).
+    fs.rmSync(path.join(ROOT, '.lab', 'compose', this.project), { recursive: true, force: true });
   }
 }

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConsoleReporter, formatReport } from './cli/console-reporter';
@@ -5,9 +6,9 @@ import { type CliArgs, parseArgs, USAGE } from './cli/parse-args';
 import { realClock } from './clock';
 import { DeployError } from './lb-client/deploy-error';
 import { HttpLbAdmin } from './lb-client/http-lb-admin';
+import { composeTokenFile, resolveAdminToken } from './lb-client/resolve-admin-token';
 import { execRunner } from './runtime/command-runner';
 import { COMPOSE_PASSTHROUGH_ENV, ComposeRuntime } from './runtime/compose-runtime';
-import { readEnvFile } from './runtime/env-file';
 import { LocalRuntime } from './runtime/local-runtime';
 import { LocalStateFile } from './runtime/local-state';
 import type { Runtime } from './runtime/runtime';
@@ -37,7 +38,7 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
   if (unsupported.length > 0) {
     throw new DeployError('DEPLOY_ERR_ARGS', `--env: ${unsupported.join(', ')} not passed to compose containers (supported: ${COMPOSE_PASSTHROUGH_ENV.join(', ')})`);
   }
-  const token = args.token ?? readEnvFile(envFile).LB_ADMIN_TOKEN;
+  const { token } = resolveAdminToken({ flag: args.token, env: process.env.LB_ADMIN_TOKEN, envFile, tokenFile: composeTokenFile(path.dirname(composeFile), args.project ?? process.env.COMPOSE_PROJECT_NAME ?? 'zdl') });
   const runtime = new ComposeRuntime(
     { project: args.project ?? process.env.COMPOSE_PROJECT_NAME ?? 'zdl', composeFile, envFile, services: args.services },
     execRunner,

@@ -1,28 +1,11 @@
 import cluster from 'node:cluster';
+import { AdminTokenFileError, loadOrCreateAdminToken } from './admin/admin-token';
+import { LbArgsError, lbUsage, parseLbArgs } from './cli/parse-lb-args';
 import { runWorker } from './cluster/lb-worker';
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/load-config';
 import { LoadBalancer } from './lb-server';
 import { createLogger, type LogLevel } from './logger';
-
-const USAGE = 'usage: lb [--config <file.yaml>]   (or env LB_CONFIG; LB_HOST, LB_PORT, LB_WORKERS, LB_UPSTREAMS override)';
-
-function parseArgs(argv: string[]): { config?: string } {
-  const out: { config?: string } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--config' || a === '-c') {
-      const v = argv[++i];
-      if (!v) fail(`--config needs a file path\n${USAGE}`);
-      out.config = v;
-    } else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write(USAGE + '\n');
-      process.exit(0);
-    } else fail(`unknown argument "${a}"\n${USAGE}`);
-  }
-  return out;
-}
 
 function fail(message: string): never {
   process.stderr.write(`lb: ${message}\n`);
@@ -30,7 +13,17 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  let args;
+  try {
+    args = parseLbArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof LbArgsError) fail(`${err.message}\n${lbUsage()}`);
+    throw err;
+  }
+  if (args.help) {
+    process.stdout.write(lbUsage() + '\n');
+    process.exit(0);
+  }
   const log = createLogger((process.env.LOG_LEVEL as LogLevel) || 'info');
   let config;
   try {
@@ -38,6 +31,17 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
+  }
+  // No LB_ADMIN_TOKEN but a token file: read it, or generate it at the first start (never logged).
+  if (config.admin.enabled && !config.admin.token && config.admin.tokenFile) {
+    try {
+      const { token, created } = loadOrCreateAdminToken(config.admin.tokenFile);
+      config = { ...config, admin: { ...config.admin, token } };
+      log.info(created ? 'admin token generated' : 'admin token read', { file: config.admin.tokenFile });
+    } catch (err) {
+      if (err instanceof AdminTokenFileError) fail(err.message);
+      throw err;
+    }
   }
   const lb = new LoadBalancer(config, { log });
   try {

@@ -29,6 +29,11 @@ export interface LbConfig {
     readonly port: number;
     /** From env LB_ADMIN_TOKEN, never from the file; undefined means every admin request is refused. */
     readonly token?: string;
+    /**
+     * Without LB_ADMIN_TOKEN: the token is read from this file, or generated into it at the first start
+     * (mode 0600; see admin/admin-token.ts). Env LB_ADMIN_TOKEN_FILE.
+     */
+    readonly tokenFile?: string;
   };
   /** Which request headers/cookies steer a request when a traffic split is active. */
   readonly routing: {

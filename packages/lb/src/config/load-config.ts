@@ -8,7 +8,7 @@ type Env = Record<string, string | undefined>;
 
 /**
  * Reads the YAML file (if any), applies the environment overrides compose needs
- * (LB_HOST, LB_PORT, LB_WORKERS, LB_UPSTREAMS as a comma-separated list, LB_ADMIN_*), and validates the result.
+ * (LB_HOST, LB_PORT, LB_WORKERS, LB_UPSTREAMS as a comma-separated list, LB_ADMIN_* incl. LB_ADMIN_TOKEN_FILE), and validates the result.
  */
 export function loadConfig(path: string | undefined, env: Env = process.env, readFile = (p: string) => fs.readFileSync(p, 'utf8')): LbConfig {
   const source = path ?? '(defaults)';
@@ -63,6 +63,10 @@ function applyEnv(doc: Record<string, unknown>, env: Env, source: string): Recor
   // The token never lives in the YAML file (it would end up in the repo).
   if ('adminToken' in out) problems.push('adminToken: unknown key (the admin token comes from env LB_ADMIN_TOKEN)');
   if (env.LB_ADMIN_TOKEN) out.adminToken = env.LB_ADMIN_TOKEN;
+  if (env.LB_ADMIN_TOKEN_FILE) {
+    const admin = out.admin;
+    out.admin = { ...(typeof admin === 'object' && admin !== null ? admin : {}), tokenFile: env.LB_ADMIN_TOKEN_FILE };
+  }
   if (env.LB_WORKERS === 'auto' || /^\d+$/.test(env.LB_WORKERS ?? '')) out.workers = env.LB_WORKERS === 'auto' ? 'auto' : Number(env.LB_WORKERS);
   else if (env.LB_WORKERS) problems.push(`env LB_WORKERS: expected a number of processes or "auto", got "${env.LB_WORKERS}"`);
   if (env.LB_UPSTREAMS) out.upstreams = env.LB_UPSTREAMS.split(',').map((s) => s.trim()).filter(Boolean);

@@ -79,9 +79,13 @@ describe('config validation', () => {
   it('keeps the admin API on loopback unless a token is set', () => {
     expect(fromYaml('').admin).toEqual({ enabled: true, host: '127.0.0.1', port: 8090 });
     expect(problemsOf(() => loadConfig(undefined, { LB_ADMIN_HOST: '0.0.0.0' }))).toEqual([
-      'admin.host: "0.0.0.0" is not a loopback address, so LB_ADMIN_TOKEN must be set (or admin.enabled: false)',
+      'admin.host: "0.0.0.0" is not a loopback address, so LB_ADMIN_TOKEN or admin.tokenFile (LB_ADMIN_TOKEN_FILE) must be set (or admin.enabled: false)',
     ]);
     expect(loadConfig(undefined, { LB_ADMIN_HOST: '0.0.0.0', LB_ADMIN_TOKEN: 's3cret' }).admin).toMatchObject({ host: '0.0.0.0', token: 's3cret' });
+    // A token file counts: the balancer reads or generates the token before the admin API listens.
+    expect(loadConfig(undefined, { LB_ADMIN_HOST: '0.0.0.0', LB_ADMIN_TOKEN_FILE: '/run/t' }).admin).toEqual({ enabled: true, host: '0.0.0.0', port: 8090, tokenFile: '/run/t' });
+    expect(fromYaml('admin: { host: 0.0.0.0, tokenFile: /app/.lab/admin-token }').admin.tokenFile).toBe('/app/.lab/admin-token');
+    expect(problemsOf(() => fromYaml('admin: { tokenFile: 3 }'))).toEqual(['admin.tokenFile: expected a non-empty string, got 3']);
     expect(problemsOf(() => fromYaml('admin: { port: 8080 }'))).toEqual(['admin.port: must differ from listen.port (8080)']);
   });
 

@@ -10,7 +10,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const KNOWN_KEYS: Record<string, readonly string[]> = {
   '': ['listen', 'workers', 'upstreams', 'healthCheck', 'admin', 'routing', 'proxy'],
   routing: ['userKeyHeader', 'userKeyCookie', 'forceGroupHeader', 'forceGroupCookie'],
-  admin: ['enabled', 'host', 'port'],
+  admin: ['enabled', 'host', 'port', 'tokenFile'],
   listen: ['host', 'port'],
   healthCheck: ['path', 'intervalMs', 'startIntervalMs', 'timeoutMs', 'fall', 'rise'],
   proxy: ['connectTimeoutMs', 'upstreamTimeoutMs', 'idleSocketMs', 'retryBodyLimitBytes'],
@@ -86,6 +86,7 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
       host: str(ad, 'admin', 'host', d.admin.host),
       port: int(ad, 'admin', 'port', d.admin.port, 0, 65535),
       ...(token ? { token } : {}),
+      ...(ad.tokenFile !== undefined ? { tokenFile: str(ad, 'admin', 'tokenFile', '') } : {}),
     },
     routing: {
       userKeyHeader: lower(str(rt, 'routing', 'userKeyHeader', d.routing.userKeyHeader)),
@@ -114,8 +115,11 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
     (config.healthCheck as { startIntervalMs: number }).startIntervalMs = config.healthCheck.intervalMs;
   }
   // The admin API changes routing: never reachable beyond loopback without a token.
-  if (config.admin.enabled && !config.admin.token && !isLoopback(config.admin.host)) {
-    problems.push(`admin.host: "${config.admin.host}" is not a loopback address, so LB_ADMIN_TOKEN must be set (or admin.enabled: false)`);
+  // A token file counts: the balancer reads or generates the token before it listens.
+  if (config.admin.enabled && !config.admin.token && !config.admin.tokenFile && !isLoopback(config.admin.host)) {
+    problems.push(
+      `admin.host: "${config.admin.host}" is not a loopback address, so LB_ADMIN_TOKEN or admin.tokenFile (LB_ADMIN_TOKEN_FILE) must be set (or admin.enabled: false)`,
+    );
   }
   if (config.admin.enabled && config.admin.port !== 0 && config.admin.port === config.listen.port) {
     problems.push(`admin.port: must differ from listen.port (${config.listen.port})`);
