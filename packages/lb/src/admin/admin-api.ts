@@ -4,6 +4,7 @@ import { type SplitEntry, TrafficSplit } from '../balancing/traffic-split';
 import { parseUpstreamUrl } from '../config/parse-upstream-url';
 import type { LoadBalancer } from '../lb-server';
 import type { Upstream } from '../pool/upstream';
+import { createDeployRoutes } from './lock-routes';
 
 const MAX_WAIT_MS = 600_000;
 
@@ -17,6 +18,7 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
   app.disable('x-powered-by');
   app.use(auth(token));
   app.use(express.json({ limit: '64kb' }));
+  app.use(createDeployRoutes()); // deploy lock, journal, activity, pages (lock-routes.ts)
   // In cluster mode the counters live in the workers: gather them before answering.
   app.use((_req, _res, next) => {
     lb.refreshStats().then(() => next(), next);
