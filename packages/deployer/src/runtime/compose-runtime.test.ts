@@ -59,7 +59,7 @@ describe('ComposeRuntime (scripted docker CLI)', () => {
     const green = await new ComposeRuntime(opts, withNet).startBeside('client-1', 'v2', {}, 'green');
     expect(green).toEqual({ slot: 'client-1', name: 'client-1-green:8081', url: 'http://client-1-green:8081', version: 'v2' });
     expect(calls.find((c) => c.startsWith('docker run'))).toBe(
-      'docker run -d --init --name p1-client-1-green --network p1_lab --network-alias client-1-green --label zdl.project=p1 -e PORT=8081 -e APP_VERSION=v2 -e INSTANCE_NAME=client-1-green zdl/client:v2',
+      'docker run -d --init --name p1-client-1-green --network p1_lab --network-alias client-1-green --label zdl.project=p1 --label zdl.slot=client-1 -e PORT=8081 -e APP_VERSION=v2 -e INSTANCE_NAME=client-1-green zdl/client:v2',
     );
     await rt.removeBeside(green);
     expect(calls.slice(-2)).toEqual(['docker stop -t 15 p1-client-1-green', 'docker rm -f p1-client-1-green']);

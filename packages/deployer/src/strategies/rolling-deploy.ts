@@ -25,7 +25,13 @@ export async function rollingDeploy(ctx: DeployContext, options: DeployOptions):
 
     for (let b = 0; b < instances.length; b += options.batchSize) {
       if (b > 0 && options.pauseMs > 0) await ctx.step('*', 'pause', () => ctx.clock.sleep(options.pauseMs));
-      const batch = instances.slice(b, b + options.batchSize);
+      // A slot already on the version (an interrupted deploy got that far) is not replaced again,
+      // unless extra environment asks for new instances.
+      const batch = instances.slice(b, b + options.batchSize).filter((inst) => {
+        const same = inst.version === options.version && Object.keys(options.env).length === 0;
+        if (same) report.slots.find((s) => s.slot === inst.slot)!.result = 'unchanged';
+        return !same;
+      });
       const results = await Promise.allSettled(batch.map((inst) => replaceSlot(ctx, inst, options, report)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;

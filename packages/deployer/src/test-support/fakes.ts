@@ -1,6 +1,7 @@
 import type { Clock } from '../clock';
+import type { DeployLockApi, DeployState, JournalRecord, LockAnswer, LockRequest, LockView } from '../lb-client/deploy-lock-api';
 import type { DrainResult, LbAdmin, SplitEntry, UpstreamStatus } from '../lb-client/lb-admin';
-import type { Instance, Runtime } from '../runtime/runtime';
+import type { Instance, Runtime, SlotView } from '../runtime/runtime';
 
 /** A clock that moves only when something sleeps. */
 export class FakeClock implements Clock {
@@ -51,8 +52,19 @@ export class FakeRuntime implements Runtime {
     if (p) p.running = false;
     this.clock.t += 100;
   }
+  /** Last version started per slot (what a compose .env or the local state would say). */
+  readonly configured = new Map<string, string>();
+  async slots(): Promise<SlotView[]> {
+    return [...this.procs.values()]
+      .filter((p) => p.inst.name === p.inst.slot)
+      .map((p) => ({ slot: p.inst.slot, version: this.configured.get(p.inst.slot) ?? p.inst.version, ...(p.running ? { running: p.inst } : {}) }));
+  }
+  async helpers(): Promise<Instance[]> {
+    return [...this.procs.values()].filter((p) => p.running && p.inst.name !== p.inst.slot).map((p) => p.inst);
+  }
   async start(slot: string, version: string): Promise<Instance> {
     this.log.push(`start ${slot}@${version}`);
+    this.configured.set(slot, version);
     if (this.failStartOf.has(version)) throw new Error(`cannot start ${version}`);
     const inst = this.instance(slot, version);
     this.procs.set(slot, { inst, startedAt: this.clock.t, running: true });
@@ -149,6 +161,46 @@ export class FakeLb implements LbAdmin {
     this.ups.delete(name);
     this.note(`remove ${name}`);
     return { drained: true, waitedMs: 0, inFlight: 0 };
+  }
+}
+
+/** The balancer's deploy lock and journal, in memory (the real one: packages/lb/src/admin/deploy-lock.ts). */
+export class FakeLockApi implements DeployLockApi {
+  lock: LockView | null = null;
+  journal: JournalRecord | null = null;
+  previousJournal: JournalRecord | null = null;
+  lockHeader?: string;
+  private n = 0;
+  /** Every journal written, in order (to replay a deploy step by step). */
+  readonly writes: unknown[] = [];
+
+  async deployState(): Promise<DeployState> {
+    return { lock: this.lock, journal: this.journal, previousJournal: this.previousJournal, activity: [], pages: [] };
+  }
+  async acquireLock(r: LockRequest): Promise<LockAnswer> {
+    if (this.lock && !this.lock.expired && !r.force && r.takeOver !== this.lock.id) return { ok: false, code: 'LB_DEPLOY_LOCKED', message: 'held', lock: this.lock };
+    const t = new Date(0).toISOString();
+    this.lock = { id: `lock${++this.n}`, holder: r.holder, strategy: r.strategy, version: r.version, acquiredAt: t, renewedAt: t, leaseMs: r.leaseMs, expiresAt: t, expired: false, remainingMs: r.leaseMs };
+    return { ok: true, lock: this.lock };
+  }
+  async renewLock(id: string): Promise<LockAnswer> {
+    return this.lock?.id === id ? { ok: true, lock: this.lock } : { ok: false, code: 'LB_DEPLOY_LOCK_LOST', message: 'lost', lock: this.lock };
+  }
+  async releaseLock(id: string): Promise<LockAnswer> {
+    const r = await this.renewLock(id);
+    if (r.ok) this.lock = null;
+    return r;
+  }
+  async writeJournal(id: string, journal: object): Promise<LockAnswer> {
+    if (this.lock?.id !== id) return { ok: false, code: 'LB_DEPLOY_LOCK_LOST', message: 'lost', lock: this.lock };
+    if (this.journal && this.journal.id !== id) this.previousJournal = this.journal;
+    const copy = JSON.parse(JSON.stringify(journal)) as unknown;
+    this.journal = { id, updatedAt: new Date(0).toISOString(), data: copy };
+    this.writes.push(copy);
+    return { ok: true, lock: this.lock };
+  }
+  useLock(id: string | undefined): void {
+    this.lockHeader = id;
   }
 }
 
