@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   }
 
   if (args.command === 'status') {
-    const s = await labStatus(lb, runtime);
+    const s = await labStatus(lb, runtime, { name: os.hostname(), isAlive });
     if (args.json) writeJson(s);
     if (!jsonToStdout) progress(formatStatus(s));
     process.exit(EXIT.DONE);

@@ -75,7 +75,8 @@ export async function runDeployCommand(e: DeployCommandEnv): Promise<DeployComma
   try {
     const state = await lb.deployState();
     const prevData = state.journal && state.journal.id !== lockId ? asJournal(state.journal.data) : undefined;
-    const unfinished = prevData && !prevData.outcome ? { id: state.journal!.id, data: prevData } : undefined;
+    // Unfinished: its deployer died (no outcome), or it ended leaving the lab for an operator.
+    const unfinished = prevData && (!prevData.outcome || prevData.outcome === 'needs-operator') ? { id: state.journal!.id, data: prevData } : undefined;
     const slots = await runtime.slots();
     journal = new DeployJournal(lb, lockId, {
       v: 1,
@@ -105,7 +106,8 @@ export async function runDeployCommand(e: DeployCommandEnv): Promise<DeployComma
     if (unfinished || recoverOnly) {
       found = unfinished ? `found an unfinished ${describeJournal(unfinished.id, unfinished.data)}` : undefined;
       say(found ? `${found}: repairing it first` : '--recover: no unfinished deploy in the journal; checking every slot against the balancer');
-      repair = await runRepair(e, journal, journal.data);
+      // The unfinished deploy's steps say what was in progress in each slot (e.g. a stop to finish).
+      repair = await runRepair(e, journal, { ...journal.data, entries: unfinished?.data.entries ?? [] });
       if (!repair.consistent) return await end(journal, session, 'needs-operator', EXIT.NEEDS_OPERATOR, { summary: 'the repair did not reach a consistent lab: an operator must look', repair, found });
       journal.data.slots = repair.slots.map((s) => ({ slot: s.slot, version: s.version ?? '?' }));
       if (recoverOnly) return await end(journal, session, 'done', EXIT.DONE, { summary: `recovered: ${slotLine(repair)}`, repair, found });
@@ -115,9 +117,9 @@ export async function runDeployCommand(e: DeployCommandEnv): Promise<DeployComma
     await journal.phase('deploying');
     const report = await runStrategy(ctx, args);
     if (report.ok) return await end(journal, session, 'done', EXIT.DONE, { summary: 'done', report, repair, found });
-    if (report.error?.code === 'DEPLOY_ERR_LOCK_LOST') {
+    if (report.error?.code === 'DEPLOY_ERR_LOCK_LOST' || !(await session.confirm())) {
       // Someone else owns the lab now (--force): repairing would fight them.
-      return await end(journal, session, 'lock-lost', EXIT.NEEDS_OPERATOR, { summary: `${report.error.message}; stopped without repairing (the new holder owns the lab)`, report, found }, false);
+      return await end(journal, session, 'lock-lost', EXIT.NEEDS_OPERATOR, { summary: `the deploy lock was taken from this deployer (${session.lost ?? report.error?.message}); stopped without repairing: the new holder owns the lab`, report, found }, false);
     }
     say(`${report.error?.code === 'DEPLOY_ERR_INTERRUPTED' ? 'interrupted' : 'failed'}: making sure every slot is in rotation with one version and no helper is left`);
     const after = await runRepair(e, journal, journal.data);

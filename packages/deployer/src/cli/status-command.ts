@@ -6,10 +6,11 @@ import type { Instance, Runtime } from '../runtime/runtime';
 export interface LabStatus {
   balancer: string;
   upstreams: { name: string; url: string; state: string; inFlight: number; group: string; weight: number; version: string; role: 'slot' | 'helper' | 'unknown'; slot?: string }[];
-  /** Slots the runtime knows with nothing running in them. */
+  /** Slots the runtime knows with nothing running in them, or running but not in the balancer. */
   emptySlots: string[];
+  unregistered: { slot: string; name: string; version: string }[];
   split: SplitEntry[] | null;
-  lock: { holder: string; since: string; strategy: string; version: string; expired: boolean; expiresInMs: number } | null;
+  lock: { holder: string; since: string; strategy: string; version: string; expired: boolean; expiresInMs: number; holderGone: boolean } | null;
   lastDeploy: { id: string; command: string; strategy: string; version: string; startedAt: string; endedAt?: string; outcome?: string; exitCode?: number; error?: string } | null;
   /** A deploy whose deployer is gone before it ended: the next deploy command (or --recover) repairs it. */
   needsRecovery: { id: string; description: string } | null;
@@ -22,7 +23,11 @@ export interface LabStatus {
 }
 
 /** Everything `deploy status` shows, from the balancer (routing, lock, journal) and the runtime (versions). */
-export async function labStatus(lb: LbAdmin & DeployLockApi & { baseUrl: string }, runtime: Runtime | undefined): Promise<LabStatus> {
+export async function labStatus(
+  lb: LbAdmin & DeployLockApi & { baseUrl: string },
+  runtime: Runtime | undefined,
+  host?: { name: string; isAlive: (pid: number) => boolean },
+): Promise<LabStatus> {
   const [ups, split, st] = await Promise.all([lb.list(), lb.getSplit(), lb.deployState()]);
   const known = new Map<string, { inst: Instance; role: 'slot' | 'helper' }>();
   const emptySlots: string[] = [];
@@ -39,7 +44,9 @@ export async function labStatus(lb: LbAdmin & DeployLockApi & { baseUrl: string 
     }
   }
   const latest = st.journal ? asJournal(st.journal.data) : undefined;
-  const lockHeldByLatest = st.lock && !st.lock.expired && st.journal && st.lock.id === st.journal.id;
+  // A lock whose holder ran on this host and is gone is as good as lapsed.
+  const holderGone = !!st.lock && !!host && st.lock.holder.host === host.name && !host.isAlive(st.lock.holder.pid);
+  const lockHeldByLatest = st.lock && !st.lock.expired && !holderGone && st.journal && st.lock.id === st.journal.id;
   const ended = latest?.outcome ? st.journal : st.previousJournal;
   const endedData = ended ? asJournal(ended.data) : undefined;
   return {
@@ -49,6 +56,7 @@ export async function labStatus(lb: LbAdmin & DeployLockApi & { baseUrl: string 
       return { name: u.name, url: u.url, state: u.state, inFlight: u.inFlight, group: u.group, weight: u.weight, version: k?.inst.version ?? '?', role: k?.role ?? 'unknown', ...(k ? { slot: k.inst.slot } : {}) };
     }),
     emptySlots,
+    unregistered: [...known.values()].filter((k) => k.role === 'slot' && !ups.some((u) => u.name === k.inst.name)).map((k) => ({ slot: k.inst.slot, name: k.inst.name, version: k.inst.version })),
     split,
     lock: st.lock && {
       holder: `${st.lock.holder.user}@${st.lock.holder.host} pid ${st.lock.holder.pid}`,
@@ -57,6 +65,7 @@ export async function labStatus(lb: LbAdmin & DeployLockApi & { baseUrl: string 
       version: st.lock.version,
       expired: st.lock.expired,
       expiresInMs: st.lock.remainingMs,
+      holderGone,
     },
     lastDeploy:
       ended && endedData
@@ -72,7 +81,7 @@ export async function labStatus(lb: LbAdmin & DeployLockApi & { baseUrl: string 
             ...(endedData.error ? { error: endedData.error } : {}),
           }
         : null,
-    needsRecovery: latest && !latest.outcome && !lockHeldByLatest ? { id: st.journal!.id, description: describeJournal(st.journal!.id, latest) } : null,
+    needsRecovery: latest && (!latest.outcome || latest.outcome === 'needs-operator') && !lockHeldByLatest ? { id: st.journal!.id, description: describeJournal(st.journal!.id, latest) } : null,
     changesOutsideDeploys: st.activity.slice(-10),
     pages: st.pages,
     ...(runtimeError ? { runtimeError } : {}),
@@ -86,9 +95,10 @@ export function formatStatus(s: LabStatus): string {
   }
   if (s.upstreams.length === 0) lines.push('  (none)');
   for (const e of s.emptySlots) lines.push(`  slot ${e}: nothing running`);
+  for (const u of s.unregistered) lines.push(`  slot ${u.slot}: ${u.name} (${u.version}) runs but is NOT in the balancer`);
   lines.push(`split: ${s.split ? s.split.map((g) => `${g.group} ${g.weight}`).join(', ') : 'none'}`);
   lines.push(
-    `lock: ${s.lock ? `held by ${s.lock.holder} since ${s.lock.since} (${s.lock.strategy} ${s.lock.version}); ${s.lock.expired ? 'lease lapsed' : `lease ${(s.lock.expiresInMs / 1000).toFixed(1)} s`}` : 'free'}`,
+    `lock: ${s.lock ? `held by ${s.lock.holder} since ${s.lock.since} (${s.lock.strategy} ${s.lock.version}); ${s.lock.expired ? 'lease lapsed' : `lease ${(s.lock.expiresInMs / 1000).toFixed(1)} s`}${s.lock.holderGone ? '; its process is gone' : ''}` : 'free'}`,
   );
   const d = s.lastDeploy;
   lines.push(`last deploy: ${d ? `${d.command === 'recover' ? 'recovery' : `${d.strategy} of ${d.version}`} started ${d.startedAt}, ${d.outcome ?? 'no outcome'}${d.exitCode !== undefined ? ` (exit ${d.exitCode})` : ''}${d.error ? `: ${d.error}` : ''}` : 'none recorded'}`);

@@ -91,14 +91,29 @@ export class LockSession {
     return lock;
   }
 
+  /** Lost to someone else (--force, or our lease lapsed and was taken): change nothing more. */
+  lost?: string;
+
+  /** Renews now and says whether we still hold the lock (before anything that changes the lab). */
+  async confirm(): Promise<boolean> {
+    if (!this.lock || this.lost) return false;
+    const a = await this.api.renewLock(this.lock.id);
+    if (!a.ok) this.markLost(a.message);
+    return a.ok;
+  }
+
+  private markLost(message: string): void {
+    if (this.lost) return;
+    this.lost = message;
+    this.stopRenewing();
+    this.o.onLost?.(message);
+  }
+
   private async renew(): Promise<void> {
     if (!this.lock) return;
     try {
       const a = await this.api.renewLock(this.lock.id);
-      if (!a.ok) {
-        this.stopRenewing();
-        this.o.onLost?.(a.message);
-      }
+      if (!a.ok) this.markLost(a.message);
     } catch {
       // The balancer did not answer this time; the lease covers several missed renewals.
     }

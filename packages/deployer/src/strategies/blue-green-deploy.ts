@@ -47,6 +47,8 @@ export async function blueGreenDeploy(ctx: DeployContext, o: BlueGreenOptions): 
       for (const b of blues) greens.push(await ctx.step(b.slot, 'start-beside', () => ctx.runtime.startBeside(b.slot, o.version, o.env, 'green'), (i) => i.name));
       await Promise.all(greens.map((g) => ctx.bringIn(g.slot, g, o.healthTimeoutMs, GREEN)));
     } catch (err) {
+      // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+      if (ctx.stopping) throw err;
       ctx.reporter.message('green failed its health gate: removing green; blue kept serving throughout');
       await Promise.all(greens.map((g) => ctx.discard(g.slot, g, true).catch(() => undefined)));
       await ctx.unlabel(blues);

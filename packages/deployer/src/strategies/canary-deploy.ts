@@ -65,6 +65,8 @@ export async function canaryDeploy(ctx: DeployContext, o: CanaryOptions): Promis
         }
       }
     } catch (err) {
+      // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+      if (ctx.stopping) throw err;
       ctx.reporter.message(`rolling back the canary: ${(err as Error).message}`);
       await ctx.step('*', 'rollback', async () => {
         await ctx.lb.setSplit(split(0));

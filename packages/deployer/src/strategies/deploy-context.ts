@@ -53,6 +53,11 @@ export class DeployContext {
     this.interrupted ??= reason;
   }
 
+  /** Interrupted, or the journal could not be written (the lock is lost): strategies skip their own rollback. */
+  get stopping(): boolean {
+    return this.interrupted !== undefined;
+  }
+
   /** Throws if the deploy was interrupted: called between steps and inside long waits. */
   checkInterrupted(where: string): void {
     if (this.interrupted) throw new DeployError('DEPLOY_ERR_INTERRUPTED', `${this.interrupted}: stopped before ${where}`);
@@ -61,7 +66,7 @@ export class DeployContext {
   /** Announces a step: the journal records the intent first, then the reporter shows it started. */
   async begin(slot: string, step: StepName): Promise<void> {
     this.checkInterrupted(`${slot === '*' ? '' : `${slot} `}${step}`);
-    await this.observer?.started(slot, step);
+    await this.observe(() => this.observer?.started(slot, step));
     this.reporter.stepStarted(slot, step);
   }
 
@@ -69,7 +74,17 @@ export class DeployContext {
   async record(rec: StepRecord): Promise<void> {
     this.steps.push(rec);
     this.reporter.stepDone(rec);
-    await this.observer?.done(rec);
+    await this.observe(() => this.observer?.done(rec));
+  }
+
+  /** A journal that cannot be written means the lock is lost: stop like on an interrupt. */
+  private async observe(fn: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.interrupt((err as Error).message);
+      throw err;
+    }
   }
 
   /** Runs one step, timing it and reporting it. */
@@ -105,7 +120,7 @@ export class DeployContext {
 
   /** Registers an instance without traffic, waits for the balancer to see it healthy, then enables it. */
   async bringIn(slot: string, inst: Instance, healthTimeoutMs: number, group?: string): Promise<void> {
-    await this.observer?.registering(inst.name);
+    await this.observe(() => this.observer?.registering(inst.name));
     await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false, ...(group ? { group } : {}) }), () =>
       group ? `${inst.url} in group ${group}` : inst.url,
     );

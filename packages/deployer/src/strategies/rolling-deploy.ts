@@ -53,6 +53,8 @@ async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, 
       await ctx.bringIn(old.slot, beside, o.healthTimeoutMs);
     }
   } catch (err) {
+    // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+    if (ctx.stopping) throw err;
     // Nothing of the old slot was touched yet: just retire the helper.
     if (beside) await ctx.discard(old.slot, beside, true).catch(() => undefined);
     entry.result = 'failed';
@@ -67,6 +69,8 @@ async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, 
     fresh = await ctx.step(old.slot, 'start', () => ctx.runtime.start(old.slot, o.version, o.env), (i) => `${i.name} (${i.version})`);
     await ctx.bringIn(old.slot, fresh, o.healthTimeoutMs);
   } catch (err) {
+    // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+    if (ctx.stopping) throw err;
     try {
       await rollBackSlot(ctx, old, fresh, o);
     } catch (rollbackErr) {
