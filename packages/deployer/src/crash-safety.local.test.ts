@@ -10,6 +10,8 @@ import { type KillPoint, processesWithMarker, runDeployer } from './test-support
 // The deployer killed (SIGINT with a second Ctrl-C, and SIGKILL) at every kind of step of every
 // strategy, under 200 GET/s + 20 POST/s, then the same command run again. One lab for the whole
 // file: each scenario starts from the consistent lab the previous one left, with a new version.
+// Instances stop after 200 ms without traffic instead of 1 s: the balancer drained them already,
+// and the suite has a time budget.
 jest.setTimeout(900_000);
 
 const marker = `ZDL_CRASH_LAB=${crypto.randomBytes(6).toString('hex')}`;
@@ -20,7 +22,7 @@ let n = 1;
 
 beforeAll(async () => {
   const [k, v] = marker.split('=');
-  lab = new LocalLab({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-crash-')), clientEnv: { [k]: v } });
+  lab = new LocalLab({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-crash-')), clientEnv: { [k]: v, SHUTDOWN_QUIET_MS: '200' } });
   await lab.start();
   lb = new HttpLbAdmin(lab.adminUrl, lab.state.adminToken);
   const began = Date.now();

@@ -191,8 +191,18 @@ export class FakeLockApi implements DeployLockApi {
     if (r.ok) this.lock = null;
     return r;
   }
+  /** Decides, before a journal write, whether the deployer dies now: after storing it, or instead of it. */
+  beforeWrite?: (journal: unknown) => 'store-then-die' | 'die' | undefined;
+  onDeath?: () => void;
+
   async writeJournal(id: string, journal: object): Promise<LockAnswer> {
     if (this.lock?.id !== id) return { ok: false, code: 'LB_DEPLOY_LOCK_LOST', message: 'lost', lock: this.lock };
+    const fate = this.beforeWrite?.(journal);
+    if (fate === 'die') {
+      this.onDeath?.();
+      throw new Error('the deployer was killed');
+    }
+    if (fate === 'store-then-die') this.onDeath?.();
     if (this.journal && this.journal.id !== id) this.previousJournal = this.journal;
     const copy = JSON.parse(JSON.stringify(journal)) as unknown;
     this.journal = { id, updatedAt: new Date(0).toISOString(), data: copy };
@@ -227,4 +237,29 @@ export function trafficMetrics(lb: FakeLb, canaryFailRate: number): () => string
       `lb_request_duration_seconds_bucket{le="+Inf",upstream="b",group="baseline"} ${base}`,
     ].join('\n');
   };
+}
+
+/** The balancer fake with its deploy lock: what the CLI's deploy command talks to. */
+export function fakeBalancer(lb: FakeLb, lock: FakeLockApi): FakeLb & DeployLockApi {
+  const methods: (keyof DeployLockApi)[] = ['deployState', 'acquireLock', 'renewLock', 'releaseLock', 'writeJournal', 'useLock'];
+  for (const m of methods) (lb as unknown as Record<string, unknown>)[m] = (lock[m] as (...a: unknown[]) => unknown).bind(lock);
+  return lb as FakeLb & DeployLockApi;
+}
+
+/**
+ * A process that can die: every method call on the wrapped object throws once `world.dead` is set,
+ * the way nothing more happens after a SIGKILL (calls already under way finish, like a request the
+ * balancer already received).
+ */
+export function mortal<T extends object>(target: T, world: { dead: boolean }): T {
+  return new Proxy(target, {
+    get(t, p) {
+      const v = Reflect.get(t, p, t) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (world.dead) throw new Error('the deployer was killed');
+        return (v as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
 }
