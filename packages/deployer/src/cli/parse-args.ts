@@ -238,6 +238,7 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   for (const t of tokens ?? []) {
     if (t.kind === 'positional') {
       if (t.value === 'status' && t.index === 0) out.command = 'status';
+      else if (t.value === 'status') problems.push('status: the command comes first (npm run deploy -- status ...)');
       else problems.push(`unexpected argument "${t.value}"${t.index === 0 ? ' (the only command is "status"; a deploy takes options only)' : ''}`);
       continue;
     }
