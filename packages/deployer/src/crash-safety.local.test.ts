@@ -19,6 +19,7 @@ let lab: LocalLab;
 let lb: HttpLbAdmin;
 let loads: LoadChecker[];
 let n = 1;
+let kills = 0;
 
 beforeAll(async () => {
   const [k, v] = marker.split('=');
@@ -38,7 +39,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all((loads ?? []).map((l) => l.stop()));
+  const all = (await Promise.all((loads ?? []).map((l) => l.stop()))).flat();
+  console.log(`crash safety: ${kills} deployer kills, each followed by a rerun; ${all.length} requests sent, ${all.filter(isFailure).length} failed`);
   await lab?.stop();
 });
 
@@ -65,6 +67,7 @@ async function killThenRerun(strategyArgs: string[], kill: KillPoint): Promise<v
   const version = `v${++n}`;
   const args = [...common(), ...strategyArgs, '--version', version];
   const first = await runDeployer(args, kill);
+  kills++;
   const where = `${strategyArgs.join(' ')} killed with ${kill.signal} at ${kill.step}#${kill.nth ?? 1}`;
   if (!first.killed) throw new Error(`${where}: the deployer never reported that step:\n${first.output}`);
   if (kill.signal === 'SIGKILL') expect(first.signal).toBe('SIGKILL');
