@@ -94,6 +94,8 @@ export async function runDeployCommand(e: DeployCommandEnv): Promise<DeployComma
         ? [{ id: unfinished.id, strategy: unfinished.data.strategy, version: unfinished.data.version, lastStep: describeLast(unfinished.data) }]
         : [],
       entries: [],
+      // Bounded: the last steps are what a repair needs.
+      ...(unfinished ? { inherited: [...(unfinished.data.inherited ?? []), ...unfinished.data.entries].slice(-100) } : {}),
     });
     await journal.flush();
     ctx = new DeployContext(lb, runtime, clock, reporter);
@@ -106,10 +108,12 @@ export async function runDeployCommand(e: DeployCommandEnv): Promise<DeployComma
     if (unfinished || recoverOnly) {
       found = unfinished ? `found an unfinished ${describeJournal(unfinished.id, unfinished.data)}` : undefined;
       say(found ? `${found}: repairing it first` : '--recover: no unfinished deploy in the journal; checking every slot against the balancer');
-      // The unfinished deploy's steps say what was in progress in each slot (e.g. a stop to finish).
-      repair = await runRepair(e, journal, { ...journal.data, entries: unfinished?.data.entries ?? [] });
+      // The unfinished deploy's steps (inherited) say what was in progress in each slot (e.g. a stop to finish).
+      repair = await runRepair(e, journal, journal.data);
       if (!repair.consistent) return await end(journal, session, 'needs-operator', EXIT.NEEDS_OPERATOR, { summary: 'the repair did not reach a consistent lab: an operator must look', repair, found });
       journal.data.slots = repair.slots.map((s) => ({ slot: s.slot, version: s.version ?? '?' }));
+      // Repaired: what the dead deployer was doing no longer guides anything.
+      delete journal.data.inherited;
       if (recoverOnly) return await end(journal, session, 'done', EXIT.DONE, { summary: `recovered: ${slotLine(repair)}`, repair, found });
     }
     if (ctx.interrupted) return await end(journal, session, 'interrupted', EXIT.FAILED_CONSISTENT, { summary: `${ctx.interrupted}: the lab is consistent, the deploy did not start`, repair, found });

@@ -32,6 +32,8 @@ export interface JournalData {
   /** The unfinished deploys this one found and repaired. */
   recovered: { id: string; strategy: string; version: string; lastStep?: string }[];
   entries: JournalEntry[];
+  /** The steps of the unfinished deploys this one took over (a repair that dies hands them on). */
+  inherited?: JournalEntry[];
   outcome?: Outcome;
   exitCode?: number;
   endedAt?: string;
@@ -45,7 +47,8 @@ export interface JournalData {
 /** The last step the journal shows for a slot (its intent, if the deployer died during it). */
 export function lastStepOf(j: JournalData | undefined, slot: string): JournalEntry | undefined {
   if (!j) return undefined;
-  for (let i = j.entries.length - 1; i >= 0; i--) if (j.entries[i].slot === slot) return j.entries[i];
+  const all = [...(j.inherited ?? []), ...j.entries];
+  for (let i = all.length - 1; i >= 0; i--) if (all[i].slot === slot) return all[i];
   return undefined;
 }
 

@@ -111,6 +111,27 @@ describe('a deploy killed at any step is repaired by the next deploy command (fa
     });
   }
 
+  it('a command killed while repairing hands the dead deploy\'s steps on: the third command still finishes the stop in progress', async () => {
+    const w = world();
+    const first = { dead: false };
+    w.lock.onDeath = () => (first.dead = true);
+    w.lock.beforeWrite = (raw) => (asJournal(raw)!.entries.some((e) => e.slot === 'c1' && e.step === 'stop' && e.state === 'started') ? 'store-then-die' : undefined);
+    await run(w, ['--strategy', 'rolling'], 1, first).catch(() => undefined);
+    expect(first.dead).toBe(true);
+    // The second command dies as it begins to repair.
+    const second = { dead: false };
+    w.lock.onDeath = () => (second.dead = true);
+    w.lock.beforeWrite = (raw) => (asJournal(raw)!.phase === 'repairing' ? 'store-then-die' : undefined);
+    await run(w, ['--strategy', 'rolling'], 1, second).catch(() => undefined);
+    expect(second.dead).toBe(true);
+    expect(asJournal(w.lock.journal!.data)!.inherited!.some((e) => e.slot === 'c1' && e.step === 'stop')).toBe(true);
+    w.lock.beforeWrite = undefined;
+    const third = await run(w, ['--strategy', 'rolling'], 2);
+    expect(third.exitCode).toBe(0);
+    expect(third.repair!.actions[0]).toMatch(/^c1: (finishing the stop|nothing running)/);
+    expectConsistent(w, 'v2');
+  });
+
   it('--recover only repairs: the slots keep the versions they ended with', async () => {
     const w = world();
     const state = { dead: false };
