@@ -59,6 +59,8 @@ export async function repairLab(d: RepairDeps, journal?: JournalData): Promise<R
     }
     if (!inst) {
       act(`${s.slot}: nothing running; starting ${before}, the version it ran before the deploy`);
+      // Its image may not exist under that tag (compose: a lab started without a version tag).
+      await d.runtime.prepare(before);
       inst = await d.runtime.start(s.slot, before);
     }
     let ok = await bringIntoRotation(d, inst, act);
@@ -66,6 +68,7 @@ export async function repairLab(d: RepairDeps, journal?: JournalData): Promise<R
       act(`${s.slot}: ${inst.name} (${inst.version}) is not healthy; putting ${before} back`);
       if (await d.lb.get(inst.name)) await d.lb.remove(inst.name, 0);
       await d.runtime.stop(inst);
+      await d.runtime.prepare(before);
       inst = await d.runtime.start(s.slot, before);
       ok = await bringIntoRotation(d, inst, act);
     }
