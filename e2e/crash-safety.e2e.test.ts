@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { execRunner } from '../packages/deployer/src/runtime/command-runner';
+import { ComposeRuntime } from '../packages/deployer/src/runtime/compose-runtime';
 import { isFailure, LoadChecker } from '../packages/loadcheck/src';
 import { HttpLbAdmin } from '../packages/deployer/src/lb-client/http-lb-admin';
 import { type KillPoint, runDeployer } from '../packages/deployer/src/test-support/deployer-process';
-import { ComposeLab } from './support/compose-lab';
+import { ComposeLab, ROOT } from './support/compose-lab';
 
 // The deployer SIGKILLed once per strategy on compose (real containers) under 200 GET/s + 20 POST/s,
 // then the same command run again: 0 failed, every slot in rotation on the new version, no helper
@@ -53,7 +56,8 @@ describe('a deployer killed mid-deploy on compose loses nothing', () => {
     expect((await lb.deployState()).lock).toBeNull();
     // Helper containers carry the project's label: none is left.
     expect(execFileSync('docker', ['ps', '-aq', '--filter', `label=zdl.project=${lab.project}`], { encoding: 'utf8' }).trim()).toBe('');
-    for (const s of ['client-1', 'client-2']) expect(await lab.compose('ps', '--format', '{{.Image}}', s)).toContain(`:${version}`);
+    const slots = await new ComposeRuntime({ project: lab.project, composeFile: path.join(ROOT, 'docker-compose.yml'), envFile: lab.envFile, services: ['client-1', 'client-2'] }, execRunner).slots();
+    expect(slots.map((x) => `${x.slot} ${x.running?.version}`)).toEqual([`client-1 ${version}`, `client-2 ${version}`]);
     const failed = loads.flatMap((l) => l.outcomes).filter(isFailure);
     expect(failed).toEqual([]);
   });

@@ -43,7 +43,7 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
   }
   const token = args.token ?? readEnvFile(envFile).LB_ADMIN_TOKEN;
   const runtime = new ComposeRuntime(
-    { project: args.project ?? process.env.COMPOSE_PROJECT_NAME ?? 'zdl', composeFile, envFile, services: args.services },
+    { project: args.project ?? process.env.COMPOSE_PROJECT_NAME ?? DEPLOY_DEFAULTS.project, composeFile, envFile, services: args.services },
     execRunner,
   );
   return { runtime, lb: new HttpLbAdmin(args.adminUrl ?? DEPLOY_DEFAULTS.adminUrl, token) };
