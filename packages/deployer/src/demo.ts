@@ -8,6 +8,7 @@ import { HttpLbAdmin } from './lb-client/http-lb-admin';
 import { LocalLab } from './local-lab';
 import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from './strategies/deploy-context';
 import { DEFAULT_THRESHOLDS } from './analysis/canary-analysis';
+import { DEPLOY_DEFAULTS } from './deploy-defaults';
 import type { DeployReport } from './deploy-report';
 import { blueGreenDeploy } from './strategies/blue-green-deploy';
 import { canaryDeploy } from './strategies/canary-deploy';
@@ -83,16 +84,17 @@ async function main(): Promise<void> {
     const ctx = new DeployContext(lb, lab.runtime(), realClock, composeReporters(new ConsoleReporter(), session.reporter));
     const options = { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2' };
     let report: DeployReport;
-    if (strategy === 'blue-green') report = await blueGreenDeploy(ctx, { ...options, keepBlueMs: 0 });
+    if (strategy === 'blue-green') report = await blueGreenDeploy(ctx, { ...options, keepBlueMs: DEPLOY_DEFAULTS.keepBlueMs });
     else if (strategy === 'canary') {
       report = await canaryDeploy(ctx, {
         ...options,
-        steps: [10, 50, 100],
+        steps: [...DEPLOY_DEFAULTS.canarySteps],
+        // Shorter than the default step (30 s) so the demo ends in seconds.
         stepDurationMs: 4000,
-        stepRequests: 0,
-        analysisIntervalMs: 1000,
+        stepRequests: DEPLOY_DEFAULTS.stepRequests,
+        analysisIntervalMs: DEPLOY_DEFAULTS.analysisIntervalMs,
         thresholds: DEFAULT_THRESHOLDS,
-        canaryInstances: 1,
+        canaryInstances: DEPLOY_DEFAULTS.canaryInstances,
       });
     } else report = await rollingDeploy(ctx, options);
     say(formatReport(report));

@@ -28,7 +28,7 @@ export interface StepRecord {
   detail?: string;
 }
 
-export type SlotResult = 'updated' | 'rolled-back' | 'untouched' | 'failed';
+export type SlotResult = 'updated' | 'rolled-back' | 'untouched' | 'unchanged' | 'failed';
 
 /** Everything a deploy did, for people (summary) and machines (--json). */
 export interface DeployReport {
@@ -47,6 +47,8 @@ export interface DeployReport {
   canarySteps?: { percent: number; startedAt: number; endedAt: number; verdict: string; reason: string; canary: unknown; baseline: unknown }[];
   /** The instances after the deploy, as the runtime reports them. */
   final: Instance[];
+  /** After a failure or an interrupt: what the repair did and whether the lab is consistent now. */
+  repair?: { consistent: boolean; actions: string[]; problems: string[] };
 }
 
 /** Receives progress as it happens; the CLI prints it, tests collect it. */

@@ -1,9 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, isAlive, LB_MAIN, startNodeProcess, stopProcess, waitForPort } from './runtime/local-process';
+import { findPidByToken, freePort, isAlive, LB_MAIN, startNodeProcess, stopProcess, waitForPort } from './runtime/local-process';
 import { LocalRuntime } from './runtime/local-runtime';
-import { type LocalLabState, LocalStateFile } from './runtime/local-state';
+import { type LocalLabState, type LocalProc, LocalStateFile } from './runtime/local-state';
+
+/** A record's process, also one whose spawner died before recording its pid. */
+const pidOf = (p: LocalProc): number => p.pid || (p.token ? findPidByToken(p.token) ?? 0 : 0);
 
 export interface LocalLabOptions {
   /** Where the state file and logs go. */
@@ -101,7 +104,8 @@ export class LocalLab {
     const s = this.stateFile.read();
     for (const p of [...Object.values(s.slots), ...Object.values(s.beside), s.lb]) {
       try {
-        if (p.pid) process.kill(p.pid, 'SIGTERM');
+        const pid = 'slot' in p ? pidOf(p) : p.pid;
+        if (pid > 0) process.kill(pid, 'SIGTERM');
       } catch {
         /* already gone */
       }
@@ -113,7 +117,7 @@ export class LocalLab {
   async stop(): Promise<void> {
     if (!this.stateFile.exists()) return;
     const s = this.stateFile.read();
-    await Promise.all([...Object.values(s.slots), ...Object.values(s.beside)].map((p) => stopProcess(p.pid)));
+    await Promise.all([...Object.values(s.slots), ...Object.values(s.beside)].map((p) => stopProcess(pidOf(p))));
     await stopProcess(s.lb.pid);
     this.stateFile.remove();
   }

@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConsoleReporter, formatReport } from './cli/console-reporter';
-import { type CliArgs, parseArgs, USAGE } from './cli/parse-args';
+import { EXIT } from './cli/exit-codes';
+import { Interrupts } from './cli/interrupts';
+import { type CliArgs, parseArgs, usage, wantsHelp } from './cli/parse-args';
+import { runDeployCommand } from './cli/run-deploy-command';
+import { formatStatus, labStatus } from './cli/status-command';
 import { realClock } from './clock';
+import { DEPLOY_DEFAULTS } from './deploy-defaults';
 import { DeployError } from './lb-client/deploy-error';
 import { HttpLbAdmin } from './lb-client/http-lb-admin';
-import { composeTokenFile, resolveAdminToken } from './lb-client/resolve-admin-token';
 import { execRunner } from './runtime/command-runner';
 import { COMPOSE_PASSTHROUGH_ENV, ComposeRuntime } from './runtime/compose-runtime';
+import { readEnvFile } from './runtime/env-file';
 import { LocalRuntime } from './runtime/local-runtime';
 import { LocalStateFile } from './runtime/local-state';
 import type { Runtime } from './runtime/runtime';
+import { isAlive } from './runtime/local-process';
 import { DeployContext } from './strategies/deploy-context';
-import { blueGreenDeploy, blueGreenRollback } from './strategies/blue-green-deploy';
-import { canaryDeploy } from './strategies/canary-deploy';
-import { rollingDeploy } from './strategies/rolling-deploy';
+import { blueGreenRollback } from './strategies/blue-green-deploy';
 import { openCliReceipt } from './receipt/cli-receipt';
 import { RECEIPT_USAGE, type ReceiptArgs, takeReceiptArgs } from './receipt/receipt-args';
 
@@ -38,29 +43,39 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
   if (unsupported.length > 0) {
     throw new DeployError('DEPLOY_ERR_ARGS', `--env: ${unsupported.join(', ')} not passed to compose containers (supported: ${COMPOSE_PASSTHROUGH_ENV.join(', ')})`);
   }
-  const { token } = resolveAdminToken({ flag: args.token, env: process.env.LB_ADMIN_TOKEN, envFile, tokenFile: composeTokenFile(path.dirname(composeFile), args.project ?? process.env.COMPOSE_PROJECT_NAME ?? 'zdl') });
+  const token = args.token ?? readEnvFile(envFile).LB_ADMIN_TOKEN;
   const runtime = new ComposeRuntime(
-    { project: args.project ?? process.env.COMPOSE_PROJECT_NAME ?? 'zdl', composeFile, envFile, services: args.services },
+    { project: args.project ?? process.env.COMPOSE_PROJECT_NAME ?? DEPLOY_DEFAULTS.project, composeFile, envFile, services: args.services },
     execRunner,
   );
-  return { runtime, lb: new HttpLbAdmin(args.adminUrl ?? 'http://127.0.0.1:8090', token) };
+  return { runtime, lb: new HttpLbAdmin(args.adminUrl ?? DEPLOY_DEFAULTS.adminUrl, token) };
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n${RECEIPT_USAGE}\n`);
-    process.exit(0);
+  const argv = process.argv.slice(2);
+  if (wantsHelp(argv)) {
+    process.stdout.write(`${usage()}\n${RECEIPT_USAGE}\n`);
+    process.exit(EXIT.DONE);
   }
   let args: CliArgs;
   let receiptArgs: ReceiptArgs;
   try {
-    const taken = takeReceiptArgs(process.argv.slice(2));
+    // The receipt's options (--receipt, --no-receipt, --probe, --probe-url) are its own; the rest is the deploy's.
+    const taken = takeReceiptArgs(argv);
     receiptArgs = taken.receipt;
     args = parseArgs(taken.rest);
   } catch (err) {
-    if (err instanceof DeployError) fail(`${err.message}\n\n${USAGE}`, 2);
+    if (err instanceof DeployError) fail(`${err.message}\nnothing was changed; "npm run deploy -- --help" lists every option`, EXIT.USAGE);
     throw err;
   }
+  // With --json -, stdout carries only the JSON; everything for people goes to stderr.
+  const jsonToStdout = args.json === '-';
+  const progress = (line: string) => void (jsonToStdout ? process.stderr : process.stdout).write(line + '\n');
+  const writeJson = (value: unknown) => {
+    const text = JSON.stringify(value, null, 2) + '\n';
+    if (jsonToStdout) process.stdout.write(text);
+    else if (args.json) fs.writeFileSync(args.json, text);
+  };
   let runtime: Runtime;
   let lb: HttpLbAdmin;
   try {
@@ -68,11 +83,30 @@ async function main(): Promise<void> {
     // Nothing changes before we know the balancer answers and accepts our token.
     await lb.list();
   } catch (err) {
-    if (err instanceof DeployError) fail(`${err.message}\nnothing was changed`, err.code === 'DEPLOY_ERR_ARGS' ? 2 : 1);
+    if (err instanceof DeployError) fail(`${err.message}\nnothing was changed`, err.code === 'DEPLOY_ERR_ARGS' ? EXIT.USAGE : EXIT.FAILED_CONSISTENT);
     throw err;
   }
-  const reporter = new ConsoleReporter();
-  if (!args.rollback) {
+
+  if (args.command === 'status') {
+    const s = await labStatus(lb, runtime, { name: os.hostname(), isAlive });
+    if (args.json) writeJson(s);
+    if (!jsonToStdout) progress(formatStatus(s));
+    process.exit(EXIT.DONE);
+  }
+
+  const reporter = new ConsoleReporter(progress);
+  if (args.command === 'rollback') {
+    // An operator's instant swap during a blue/green keep-blue window: the waiting deploy holds the
+    // lock and notices; this call is recorded by the balancer as a change outside the deploy.
+    try {
+      reporter.message(await blueGreenRollback(new DeployContext(lb, runtime, realClock, reporter)));
+      process.exit(EXIT.DONE);
+    } catch (err) {
+      fail((err as Error).message, EXIT.FAILED_CONSISTENT);
+    }
+  }
+
+  if (args.command === 'deploy') {
     const detail =
       args.strategy === 'rolling'
         ? `batch ${args.batchSize}${args.surge ? ', surge' : ''}`
@@ -83,47 +117,41 @@ async function main(): Promise<void> {
       `${args.strategy} deploy of ${args.version} on ${args.runtime} (${detail}, drain timeout ${args.drainTimeoutMs} ms, health timeout ${args.healthTimeoutMs} ms) via ${lb.baseUrl}`,
     );
   }
-  const receipt = args.rollback ? undefined : await openCliReceipt({ ...args, runtimeKind: args.runtime, stateFile: args.state, receipt: receiptArgs, lb, runtime, clock: realClock, console: reporter });
-  const ctx = new DeployContext(lb, runtime, realClock, receipt?.reporter ?? reporter);
-  if (args.rollback) {
-    try {
-      reporter.message(await blueGreenRollback(ctx));
-      process.exit(0);
-    } catch (err) {
-      fail((err as Error).message);
-    }
+  // A deploy writes a receipt and shows on the dashboard; status, recover and rollback do not.
+  const receipt =
+    args.command === 'deploy'
+      ? await openCliReceipt({ strategy: args.strategy, version: args.version, runtimeKind: args.runtime, stateFile: args.state, receipt: receiptArgs, lb, runtime, clock: realClock, console: reporter })
+      : undefined;
+  const interrupts = new Interrupts((l) => reporter.message(l));
+  interrupts.start();
+  const result = await runDeployCommand({
+    args,
+    lb,
+    runtime,
+    clock: realClock,
+    reporter: receipt?.reporter ?? reporter,
+    holder: { host: os.hostname(), pid: process.pid, user: userName() },
+    isAlive,
+    interrupts,
+  });
+  if (result.report) {
+    progress(formatReport(result.report));
+    await receipt?.close(result.report);
+  } else if (result.repair) {
+    for (const p of result.repair.problems) progress(`  ! ${p}`);
   }
-  const base = {
-    version: args.version,
-    batchSize: args.batchSize,
-    drainTimeoutMs: args.drainTimeoutMs,
-    healthTimeoutMs: args.healthTimeoutMs,
-    pauseMs: args.pauseMs,
-    surge: args.surge,
-    env: args.env,
-  };
-  const report =
-    args.strategy === 'blue-green'
-      ? await blueGreenDeploy(ctx, { ...base, keepBlueMs: args.keepBlueMs })
-      : args.strategy === 'canary'
-        ? await canaryDeploy(ctx, {
-            ...base,
-            steps: args.canarySteps,
-            stepDurationMs: args.stepDurationMs,
-            stepRequests: args.stepRequests,
-            analysisIntervalMs: args.analysisIntervalMs,
-            canaryInstances: args.canaryInstances,
-            thresholds: { maxErrorRateIncrease: args.maxErrorRate, maxP99Ratio: args.maxP99Ratio, p99SlackMs: args.p99SlackMs, minRequests: args.minRequests },
-          })
-        : await rollingDeploy(ctx, base);
-  process.stdout.write(formatReport(report) + '\n');
-  await receipt?.close(report);
-  if (args.json) {
-    const text = JSON.stringify(report, null, 2) + '\n';
-    if (args.json === '-') process.stdout.write(text);
-    else fs.writeFileSync(args.json, text);
-  }
-  process.exit(report.ok ? 0 : 1);
+  progress(`${args.command === 'recover' ? 'recover' : 'deploy'}: ${result.summary} (exit ${result.exitCode})`);
+  if (args.json) writeJson({ command: args.command, exitCode: result.exitCode, summary: result.summary, found: result.found ?? null, ...(result.report ?? {}), repair: result.report?.repair ?? result.repair ?? null });
+  interrupts.stop();
+  process.exit(result.exitCode);
 }
 
-main().catch((err) => fail(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`));
+function userName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+main().catch((err) => fail(`unexpected failure: ${err instanceof Error ? err.message : String(err)}`, EXIT.NEEDS_OPERATOR));

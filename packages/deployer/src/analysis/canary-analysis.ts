@@ -1,3 +1,4 @@
+import { DEPLOY_DEFAULTS } from '../deploy-defaults';
 import { errorRate, type GroupStats, p99Ms } from './group-stats';
 
 export interface CanaryThresholds {
@@ -11,7 +12,12 @@ export interface CanaryThresholds {
   minRequests: number;
 }
 
-export const DEFAULT_THRESHOLDS: CanaryThresholds = { maxErrorRateIncrease: 0.01, maxP99Ratio: 2, p99SlackMs: 50, minRequests: 20 };
+export const DEFAULT_THRESHOLDS: CanaryThresholds = {
+  maxErrorRateIncrease: DEPLOY_DEFAULTS.maxErrorRate,
+  maxP99Ratio: DEPLOY_DEFAULTS.maxP99Ratio,
+  p99SlackMs: DEPLOY_DEFAULTS.p99SlackMs,
+  minRequests: DEPLOY_DEFAULTS.minRequests,
+};
 
 export interface Verdict {
   verdict: 'pass' | 'fail' | 'insufficient';

@@ -10,9 +10,10 @@ export class ConsoleReporter implements Reporter {
     return `[${((Date.now() - this.began) / 1000).toFixed(1).padStart(5)}s]`;
   }
 
+  /** Every step's start is a line of its own ("started"): people see what runs, tests can act on it. */
   stepStarted(slot: string, step: string): void {
-    if (step === 'health') this.write(`${this.stamp()} ${slot.padEnd(10)} waiting for the balancer to report it healthy...`);
-    if (step === 'drain') this.write(`${this.stamp()} ${slot.padEnd(10)} draining...`);
+    const what = step === 'health' ? '  (waiting for the balancer to report it healthy)' : step === 'drain' ? '  (waiting for in-flight requests)' : '';
+    this.write(`${this.stamp()} ${slot.padEnd(10)} ${step.padEnd(13)} started${what}`);
   }
 
   stepDone(r: StepRecord): void {
@@ -38,5 +39,10 @@ export function formatReport(r: DeployReport): string {
   if (r.switchedAt) lines.push(`  traffic switched to green at ${new Date(r.switchedAt).toISOString()}`);
   if (r.error) lines.push(`  error (${r.error.code}): ${r.error.message}`);
   if (r.final.length) lines.push(`  now running: ${r.final.map((i) => `${i.slot}=${i.version}`).join(', ')}`);
+  if (r.repair) {
+    lines.push(`  repair: ${r.repair.consistent ? 'the lab is consistent' : 'the lab is NOT consistent'}${r.repair.actions.length ? '' : ' (nothing to change)'}`);
+    for (const a of r.repair.actions) lines.push(`    - ${a}`);
+    for (const p of r.repair.problems) lines.push(`    ! ${p}`);
+  }
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import { DeployError } from '../lb-client/deploy-error';
-import { parseArgs, parseDuration } from './parse-args';
+import { DEPLOY_DEFAULTS } from '../deploy-defaults';
+import { OPTIONS, parseArgs, parseDuration, usage } from './parse-args';
 
 const problems = (argv: string[]) => {
   try {
@@ -28,8 +29,8 @@ describe('deploy arguments', () => {
   it('lists every problem at once, naming the argument', () => {
     expect(problems(['--versio', 'v2', '--batch-size', '0', '--runtime', 'k8s'])).toEqual([
       'unknown argument "--versio"',
-      'unknown argument "v2"',
-      '--batch-size: expected a positive integer, got "0"',
+      'unexpected argument "v2"',
+      '--batch-size: expected an integer from 1 to 1000, got "0"',
       '--runtime: expected compose or local, got "k8s"',
       '--version: required (the version to deploy, e.g. --version v2)',
     ]);
@@ -43,7 +44,29 @@ describe('deploy arguments', () => {
     [['--version', 'v2', '--surge', '--strategy', 'canary'], '--surge: only applies to --strategy rolling (this is canary)'],
     [['--version', 'v2', '--strategy', 'blue-green', '--rollback'], '--rollback: takes no --version'],
     [['--health-timeout'], '--health-timeout: needs a value'],
+    [['--version', '--surge'], '--version: needs a value'],
+    [['--surge=yes', '--version', 'v2'], '--surge: takes no value'],
+    [['status', '--version', 'v2'], '--version: does not apply to "status"'],
+    [['--recover', '--version', 'v2'], '--recover: takes no --version'],
+    [['deploy', '--version', 'v2'], 'unexpected argument "deploy" (the only command is "status"'],
   ])('rejects %j', (argv, message) => {
     expect(problems(argv).some((p) => p.startsWith(message))).toBe(true);
+  });
+
+  it('knows the status command, --recover and --force', () => {
+    expect(parseArgs(['status', '--json', '-', '--runtime', 'local'], {})).toMatchObject({ command: 'status', json: '-', runtime: 'local' });
+    expect(parseArgs(['--recover', '--runtime', 'local'], {})).toMatchObject({ command: 'recover', version: '' });
+    expect(parseArgs(['--version', 'v2', '--force'], {})).toMatchObject({ command: 'deploy', force: true });
+    expect(parseArgs(['--strategy', 'blue-green', '--rollback'], {})).toMatchObject({ command: 'rollback' });
+  });
+
+  it('generates the help from the option definitions, with the defaults from their one home', () => {
+    const text = usage();
+    for (const name of Object.keys(OPTIONS)) expect(text).toContain(`--${name}`);
+    expect(text).toMatch(new RegExp(`--canary-steps <list> +traffic shares in percent \\(default: ${DEPLOY_DEFAULTS.canarySteps.join(',')}\\)`));
+    expect(text).toMatch(/--drain-timeout <t> +wait for in-flight requests before stopping \(default: 30s\)/);
+    expect(text).toMatch(/Exit codes:\n  0  done\n  1  failed/);
+    const a = parseArgs(['--version', 'v2'], {});
+    expect(a).toMatchObject({ drainTimeoutMs: DEPLOY_DEFAULTS.drainTimeoutMs, canarySteps: DEPLOY_DEFAULTS.canarySteps, minRequests: DEPLOY_DEFAULTS.minRequests });
   });
 });

@@ -1,8 +1,14 @@
+import { parseArgs as parseTokens } from 'node:util';
+import { DEPLOY_DEFAULTS as D } from '../deploy-defaults';
 import { DeployError } from '../lb-client/deploy-error';
+import { EXIT_CODES_HELP } from './exit-codes';
 
 export type Strategy = 'rolling' | 'blue-green' | 'canary';
+/** deploy (the default), status, recover (--recover: repair only), rollback (blue/green --rollback). */
+export type Command = 'deploy' | 'status' | 'recover' | 'rollback';
 
 export interface CliArgs {
+  command: Command;
   strategy: Strategy;
   version: string;
   runtime: 'compose' | 'local';
@@ -20,6 +26,7 @@ export interface CliArgs {
   envFile?: string;
   services: string[];
   state: string;
+  force: boolean;
   /** blue-green */
   keepBlueMs: number;
   rollback: boolean;
@@ -35,56 +42,27 @@ export interface CliArgs {
   canaryInstances: number;
 }
 
-/** Options that only make sense with one strategy. */
-const ONLY_FOR: Record<string, Strategy> = {
-  '--batch-size': 'rolling',
-  '--pause': 'rolling',
-  '--surge': 'rolling',
-  '--keep-blue': 'blue-green',
-  '--rollback': 'blue-green',
-  '--canary-steps': 'canary',
-  '--step-duration': 'canary',
-  '--step-requests': 'canary',
-  '--analysis-interval': 'canary',
-  '--max-error-rate': 'canary',
-  '--max-p99-ratio': 'canary',
-  '--p99-slack': 'canary',
-  '--min-requests': 'canary',
-  '--canary-instances': 'canary',
-};
+type Section = 'deploy' | 'blue-green' | 'canary' | 'crash safety' | 'connection' | 'compose' | 'local';
 
-export const USAGE = `usage: npm run deploy -- --strategy rolling|blue-green|canary --version <v> [options]
-       npm run rolling-deploy -- --version <v> [options]
+/** One option: how it is read, where it applies, and its line in --help. */
+interface OptionDef {
+  key: keyof CliArgs;
+  boolean?: boolean;
+  /** The value's placeholder in --help. */
+  arg?: string;
+  help: string;
+  /** Shown in --help as "(default: ...)". */
+  shown?: string;
+  section: Section;
+  /** Options of one strategy are refused with another. */
+  only?: Strategy;
+  /** Turns the raw text into the value, or returns a problem (without the flag's name). */
+  read?: (raw: string, out: CliArgs) => unknown | { problem: string };
+  /** Also valid with `status`. */
+  forStatus?: boolean;
+}
 
-  --strategy <s>           rolling (default), blue-green or canary
-  --version <v>            version to deploy (required; letters, digits, . _ -)
-  --runtime compose|local  where the instances run (default: compose)
-  --batch-size <n>         instances replaced at once (default: 1)
-  --drain-timeout <t>      wait for in-flight requests before stopping (default: 30s)
-  --health-timeout <t>     time for a new instance to become healthy (default: 30s)
-  --pause <t>              pause between batches (default: 0)
-  --surge                  start each new instance beside the old one first
-  blue-green:
-  --keep-blue <t>          keep blue running (drained) this long after the switch (default: 0)
-  --rollback               during that window: swap all traffic back to blue (no --version)
-  canary:
-  --canary-steps <list>    traffic shares in percent (default: 10,50,100)
-  --step-duration <t>      minimum time per step (default: 30s)
-  --step-requests <n>      minimum canary requests per step (default: 0)
-  --analysis-interval <t>  how often the balancer's metrics are judged (default: 1s)
-  --max-error-rate <x>     canary error rate may exceed baseline's by this (default: 0.01)
-  --max-p99-ratio <x>      canary p99 may be this times baseline's (default: 2)...
-  --p99-slack <t>          ...or baseline's plus this, whichever is larger (default: 50ms)
-  --min-requests <n>       fewer canary requests than this cannot be judged (default: 20)
-  --canary-instances <n>   canary instances beside the baseline (default: 1)
-  --env KEY=VALUE          extra environment for the new version (repeatable)
-  --json <file|->          write a machine-readable report
-  --admin-url <url>        balancer admin API (default: http://127.0.0.1:8090)
-  --token <t>              admin token (default: env LB_ADMIN_TOKEN, else the lab's)
-  compose:  --project <name>  --compose-file <file>  --env-file <file>  --services a,b
-  local:    --state <file>  (default: .lab/local/state.json)
-Durations: 500ms, 30s, 2m or a number of milliseconds.`;
-
+const problem = (p: string) => ({ problem: p });
 const DURATION = /^(\d+)(ms|s|m)?$/;
 
 export function parseDuration(flag: string, raw: string): number {
@@ -94,194 +72,213 @@ export function parseDuration(flag: string, raw: string): number {
   return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
 }
 
-/** Parses and validates every argument up front; one error lists every problem. */
-export function parseArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): CliArgs {
-  const problems: string[] = [];
-  const out: CliArgs = {
-    strategy: 'rolling',
-    version: '',
-    runtime: 'compose',
-    batchSize: 1,
-    drainTimeoutMs: 30_000,
-    healthTimeoutMs: 30_000,
-    pauseMs: 0,
-    surge: false,
-    env: {},
-    composeFile: 'docker-compose.yml',
-    services: ['client-1', 'client-2'],
-    state: '.lab/local/state.json',
-    token: env.LB_ADMIN_TOKEN || undefined,
-    keepBlueMs: 0,
-    rollback: false,
-    canarySteps: [10, 50, 100],
-    stepDurationMs: 30_000,
-    stepRequests: 0,
-    analysisIntervalMs: 1000,
-    maxErrorRate: 0.01,
-    maxP99Ratio: 2,
-    p99SlackMs: 50,
-    minRequests: 20,
-    canaryInstances: 1,
-  };
-  const used = new Set<string>();
-  const num = (flag: string, v: string, min: number, max: number, integer: boolean): number | undefined => {
-    const n = Number(v);
-    if (!v || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      problems.push(`${flag}: expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${v}"`);
-      return undefined;
-    }
-    return n;
-  };
-  const args = [...argv];
-  while (args.length > 0) {
-    const raw = args.shift()!;
-    const [flag, inline] = raw.startsWith('--') && raw.includes('=') ? [raw.slice(0, raw.indexOf('=')), raw.slice(raw.indexOf('=') + 1)] : [raw, undefined];
-    const value = (): string => {
-      const v = inline ?? args.shift();
-      if (v === undefined || (inline === undefined && v.startsWith('--'))) {
-        problems.push(`${flag}: needs a value`);
-        if (v !== undefined) args.unshift(v);
-        return '';
-      }
-      return v;
-    };
-    const duration = (): number => {
-      const v = value();
-      if (!v) return 0;
+const duration = (min = 0) => (raw: string) => {
+  const m = DURATION.exec(raw.trim());
+  if (!m) return problem(`expected a duration like 500ms, 30s or 2m, got "${raw}"`);
+  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
+  return ms < min ? problem(`must be at least ${min}ms`) : ms;
+};
+const number = (min: number, max: number, integer: boolean) => (raw: string) => {
+  const n = Number(raw);
+  return raw.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))
+    ? problem(`expected ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got "${raw}"`)
+    : n;
+};
+const oneOf = (...allowed: string[]) => (raw: string) => (allowed.includes(raw) ? raw : problem(`expected ${allowed.join(', ').replace(/, ([^,]*)$/, ' or $1')}, got "${raw}"`));
+const ms = (n: number) => (n === 0 ? '0' : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+
+/** The options, in --help order; the help text is generated from these. */
+export const OPTIONS: Record<string, OptionDef> = {
+  strategy: { key: 'strategy', arg: '<s>', help: 'rolling, blue-green or canary', shown: D.strategy, section: 'deploy', read: oneOf('rolling', 'blue-green', 'canary') },
+  version: {
+    key: 'version',
+    arg: '<v>',
+    help: 'version to deploy (required; letters, digits, . _ -)',
+    section: 'deploy',
+    read: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v) ? v : problem(`"${v}" is not a valid version (letters, digits, ".", "_", "-"; it becomes an image tag)`)),
+  },
+  runtime: { key: 'runtime', arg: 'compose|local', help: 'where the instances run', shown: D.runtime, section: 'deploy', read: oneOf('compose', 'local'), forStatus: true },
+  'batch-size': { key: 'batchSize', arg: '<n>', help: 'instances replaced at once', shown: String(D.batchSize), section: 'deploy', only: 'rolling', read: number(1, 1000, true) },
+  'drain-timeout': { key: 'drainTimeoutMs', arg: '<t>', help: 'wait for in-flight requests before stopping', shown: ms(D.drainTimeoutMs), section: 'deploy', read: duration() },
+  'health-timeout': { key: 'healthTimeoutMs', arg: '<t>', help: 'time for a new instance to become healthy', shown: ms(D.healthTimeoutMs), section: 'deploy', read: duration(1) },
+  pause: { key: 'pauseMs', arg: '<t>', help: 'pause between batches', shown: ms(D.pauseMs), section: 'deploy', only: 'rolling', read: duration() },
+  surge: { key: 'surge', boolean: true, help: 'start each new instance beside the old one first', section: 'deploy', only: 'rolling' },
+  env: {
+    key: 'env',
+    arg: 'KEY=VALUE',
+    help: 'extra environment for the new version (repeatable)',
+    section: 'deploy',
+    read: (v, out) => {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(v);
+      return m ? { ...out.env, [m[1]]: m[2] } : problem(`expected KEY=VALUE, got "${v}"`);
+    },
+  },
+  json: { key: 'json', arg: '<file|->', help: 'write a machine-readable report (-: stdout carries only JSON, progress goes to stderr)', section: 'deploy', forStatus: true },
+  'keep-blue': { key: 'keepBlueMs', arg: '<t>', help: 'keep blue running (drained) this long after the switch', shown: ms(D.keepBlueMs), section: 'blue-green', only: 'blue-green', read: duration() },
+  rollback: { key: 'rollback', boolean: true, help: 'during that window: swap all traffic back to blue (no --version)', section: 'blue-green', only: 'blue-green' },
+  'canary-steps': {
+    key: 'canarySteps',
+    arg: '<list>',
+    help: 'traffic shares in percent',
+    shown: D.canarySteps.join(','),
+    section: 'canary',
+    only: 'canary',
+    read: (v) => {
+      const steps = v.split(',').map((x) => Number(x.trim()));
+      return steps.some((n) => !Number.isInteger(n) || n < 1 || n > 100) || steps.some((n, i) => i > 0 && n <= steps[i - 1])
+        ? problem(`expected rising percentages from 1 to 100 like 10,50,100, got "${v}"`)
+        : steps;
+    },
+  },
+  'step-duration': { key: 'stepDurationMs', arg: '<t>', help: 'minimum time per step', shown: ms(D.stepDurationMs), section: 'canary', only: 'canary', read: duration() },
+  'step-requests': { key: 'stepRequests', arg: '<n>', help: 'minimum canary requests per step', shown: String(D.stepRequests), section: 'canary', only: 'canary', read: number(0, 10_000_000, true) },
+  'analysis-interval': { key: 'analysisIntervalMs', arg: '<t>', help: "how often the balancer's metrics are judged", shown: ms(D.analysisIntervalMs), section: 'canary', only: 'canary', read: duration(100) },
+  'max-error-rate': { key: 'maxErrorRate', arg: '<x>', help: "canary error rate may exceed baseline's by this", shown: String(D.maxErrorRate), section: 'canary', only: 'canary', read: number(0, 1, false) },
+  'max-p99-ratio': { key: 'maxP99Ratio', arg: '<x>', help: "canary p99 may be this times baseline's...", shown: String(D.maxP99Ratio), section: 'canary', only: 'canary', read: number(1, 1000, false) },
+  'p99-slack': { key: 'p99SlackMs', arg: '<t>', help: "...or baseline's plus this, whichever is larger", shown: ms(D.p99SlackMs), section: 'canary', only: 'canary', read: duration() },
+  'min-requests': { key: 'minRequests', arg: '<n>', help: 'fewer canary requests than this cannot be judged', shown: String(D.minRequests), section: 'canary', only: 'canary', read: number(1, 10_000_000, true) },
+  'canary-instances': { key: 'canaryInstances', arg: '<n>', help: 'canary instances beside the baseline', shown: String(D.canaryInstances), section: 'canary', only: 'canary', read: number(1, 100, true) },
+  recover: { key: 'command', boolean: true, help: 'only repair what an interrupted deploy left (no --version)', section: 'crash safety' },
+  force: { key: 'force', boolean: true, help: "take over the deploy lock even though its holder's lease runs (with a warning)", section: 'crash safety' },
+  'admin-url': {
+    key: 'adminUrl',
+    arg: '<url>',
+    help: 'balancer admin API',
+    shown: D.adminUrl,
+    section: 'connection',
+    forStatus: true,
+    read: (v) => {
       try {
-        return parseDuration(flag, v);
-      } catch (err) {
-        problems.push((err as Error).message);
-        return 0;
+        return new URL(v).toString().replace(/\/$/, '');
+      } catch {
+        return problem(`"${v}" is not a URL`);
       }
-    };
-    used.add(flag);
-    switch (flag) {
-      case '--strategy': {
-        const v = value();
-        if (v === 'rolling' || v === 'blue-green' || v === 'canary') out.strategy = v;
-        else if (v) problems.push(`--strategy: expected rolling, blue-green or canary, got "${v}"`);
-        break;
-      }
-      case '--keep-blue':
-        out.keepBlueMs = duration();
-        break;
-      case '--rollback':
-        out.rollback = true;
-        break;
-      case '--canary-steps': {
-        const v = value();
-        const steps = v.split(',').map((x) => Number(x.trim()));
-        if (!v || steps.some((n) => !Number.isInteger(n) || n < 1 || n > 100) || steps.some((n, i) => i > 0 && n <= steps[i - 1])) {
-          problems.push(`--canary-steps: expected rising percentages from 1 to 100 like 10,50,100, got "${v}"`);
-        } else out.canarySteps = steps;
-        break;
-      }
-      case '--step-duration':
-        out.stepDurationMs = duration();
-        break;
-      case '--step-requests':
-        out.stepRequests = num(flag, value(), 0, 10_000_000, true) ?? out.stepRequests;
-        break;
-      case '--analysis-interval':
-        out.analysisIntervalMs = duration();
-        if (out.analysisIntervalMs < 100) problems.push('--analysis-interval: must be at least 100ms');
-        break;
-      case '--max-error-rate':
-        out.maxErrorRate = num(flag, value(), 0, 1, false) ?? out.maxErrorRate;
-        break;
-      case '--max-p99-ratio':
-        out.maxP99Ratio = num(flag, value(), 1, 1000, false) ?? out.maxP99Ratio;
-        break;
-      case '--p99-slack':
-        out.p99SlackMs = duration();
-        break;
-      case '--min-requests':
-        out.minRequests = num(flag, value(), 1, 10_000_000, true) ?? out.minRequests;
-        break;
-      case '--canary-instances':
-        out.canaryInstances = num(flag, value(), 1, 100, true) ?? out.canaryInstances;
-        break;
-      case '--version':
-        out.version = value();
-        if (out.version && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(out.version)) {
-          problems.push(`--version: "${out.version}" is not a valid version (letters, digits, ".", "_", "-"; it becomes an image tag)`);
-        }
-        break;
-      case '--runtime': {
-        const v = value();
-        if (v === 'compose' || v === 'local') out.runtime = v;
-        else if (v) problems.push(`--runtime: expected compose or local, got "${v}"`);
-        break;
-      }
-      case '--batch-size': {
-        const v = value();
-        const n = Number(v);
-        if (v && (!Number.isInteger(n) || n < 1)) problems.push(`--batch-size: expected a positive integer, got "${v}"`);
-        else if (v) out.batchSize = n;
-        break;
-      }
-      case '--drain-timeout':
-        out.drainTimeoutMs = duration();
-        break;
-      case '--health-timeout':
-        out.healthTimeoutMs = duration();
-        if (out.healthTimeoutMs === 0) problems.push('--health-timeout: must be more than 0');
-        break;
-      case '--pause':
-        out.pauseMs = duration();
-        break;
-      case '--surge':
-        out.surge = true;
-        break;
-      case '--env': {
-        const v = value();
-        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(v);
-        if (m) out.env[m[1]] = m[2];
-        else if (v) problems.push(`--env: expected KEY=VALUE, got "${v}"`);
-        break;
-      }
-      case '--json':
-        out.json = value();
-        break;
-      case '--admin-url': {
-        const v = value();
-        try {
-          if (v) out.adminUrl = new URL(v).toString().replace(/\/$/, '');
-        } catch {
-          problems.push(`--admin-url: "${v}" is not a URL`);
-        }
-        break;
-      }
-      case '--token':
-        out.token = value();
-        break;
-      case '--project':
-        out.project = value();
-        break;
-      case '--compose-file':
-        out.composeFile = value();
-        break;
-      case '--env-file':
-        out.envFile = value();
-        break;
-      case '--services':
-        out.services = value().split(',').map((s) => s.trim()).filter(Boolean);
-        if (out.services.length === 0) problems.push('--services: expected a comma-separated list of compose services');
-        break;
-      case '--state':
-        out.state = value();
-        break;
-      default:
-        problems.push(`unknown argument "${raw}"`);
+    },
+  },
+  token: { key: 'token', arg: '<t>', help: "admin token (default: env LB_ADMIN_TOKEN, else the lab's)", section: 'connection', forStatus: true },
+  project: { key: 'project', arg: '<name>', help: 'compose project', shown: `$COMPOSE_PROJECT_NAME or ${D.project}`, section: 'compose', forStatus: true },
+  'compose-file': { key: 'composeFile', arg: '<file>', help: 'compose file', shown: D.composeFile, section: 'compose', forStatus: true },
+  'env-file': { key: 'envFile', arg: '<file>', help: "where versions are kept (default: .env beside the compose file)", section: 'compose', forStatus: true },
+  services: {
+    key: 'services',
+    arg: 'a,b',
+    help: "the service's compose services, one slot each",
+    shown: D.services.join(','),
+    section: 'compose',
+    forStatus: true,
+    read: (v) => {
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      return list.length > 0 ? list : problem('expected a comma-separated list of compose services');
+    },
+  },
+  state: { key: 'state', arg: '<file>', help: "the local lab's state file", shown: D.state, section: 'local', forStatus: true },
+};
+
+export function usage(): string {
+  const lines = [
+    'usage: npm run deploy -- --strategy rolling|blue-green|canary --version <v> [options]',
+    '       npm run rolling-deploy -- --version <v> [options]',
+    '       npm run deploy -- status [--json -]        the lab now: upstreams, split, lock, last deploy',
+    '       npm run deploy -- --recover                only repair what an interrupted deploy left',
+  ];
+  let section: Section | undefined;
+  for (const [name, o] of Object.entries(OPTIONS)) {
+    if (o.section !== section) {
+      section = o.section;
+      lines.push('', `${section}:`);
     }
+    const flag = `  --${name}${o.arg ? ` ${o.arg}` : ''}`;
+    lines.push(`${flag.padEnd(28)} ${o.help}${o.shown !== undefined ? ` (default: ${o.shown})` : ''}`);
   }
-  for (const flag of used) {
-    const only = ONLY_FOR[flag];
-    if (only && only !== out.strategy) problems.push(`${flag}: only applies to --strategy ${only} (this is ${out.strategy})`);
+  lines.push('', 'Durations: 500ms, 30s, 2m or a number of milliseconds.', '', EXIT_CODES_HELP);
+  return lines.join('\n');
+}
+
+/** `--help`/`-h` anywhere. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/** Parses and validates every argument up front; one error lists every problem, nothing is done. */
+export function parseArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): CliArgs {
+  const out: CliArgs = {
+    command: 'deploy',
+    strategy: D.strategy,
+    version: '',
+    runtime: D.runtime,
+    batchSize: D.batchSize,
+    drainTimeoutMs: D.drainTimeoutMs,
+    healthTimeoutMs: D.healthTimeoutMs,
+    pauseMs: D.pauseMs,
+    surge: D.surge,
+    env: {},
+    composeFile: D.composeFile,
+    services: [...D.services],
+    state: D.state,
+    token: env.LB_ADMIN_TOKEN || undefined,
+    force: false,
+    keepBlueMs: D.keepBlueMs,
+    rollback: false,
+    canarySteps: [...D.canarySteps],
+    stepDurationMs: D.stepDurationMs,
+    stepRequests: D.stepRequests,
+    analysisIntervalMs: D.analysisIntervalMs,
+    maxErrorRate: D.maxErrorRate,
+    maxP99Ratio: D.maxP99Ratio,
+    p99SlackMs: D.p99SlackMs,
+    minRequests: D.minRequests,
+    canaryInstances: D.canaryInstances,
+  };
+  const problems: string[] = [];
+  const options = Object.fromEntries(Object.entries(OPTIONS).map(([n, o]) => [n, { type: o.boolean ? ('boolean' as const) : ('string' as const) }]));
+  // strict: false so that every problem is collected here, with our wording, instead of the first thrown.
+  const { tokens } = parseTokens({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const used: string[] = [];
+  let recover = false;
+  for (const t of tokens ?? []) {
+    if (t.kind === 'positional') {
+      if (t.value === 'status' && t.index === 0) out.command = 'status';
+      else if (t.value === 'status') problems.push('status: the command comes first (npm run deploy -- status ...)');
+      else problems.push(`unexpected argument "${t.value}"${t.index === 0 ? ' (the only command is "status"; a deploy takes options only)' : ''}`);
+      continue;
+    }
+    if (t.kind !== 'option') continue;
+    const def = OPTIONS[t.name];
+    if (!def) {
+      problems.push(`unknown argument "${t.rawName}"`);
+      continue;
+    }
+    const flag = `--${t.name}`;
+    used.push(t.name);
+    if (def.boolean) {
+      if (t.value !== undefined) problems.push(`${flag}: takes no value`);
+      else if (t.name === 'recover') recover = true;
+      else (out as unknown as Record<string, unknown>)[def.key] = true;
+      continue;
+    }
+    if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) {
+      problems.push(`${flag}: needs a value${t.value ? ` (got "${t.value}")` : ''}`);
+      continue;
+    }
+    const v = def.read ? def.read(t.value, out) : t.value;
+    if (typeof v === 'object' && v !== null && 'problem' in v) problems.push(`${flag}: ${(v as { problem: string }).problem}`);
+    else (out as unknown as Record<string, unknown>)[def.key] = v;
   }
-  if (out.rollback && out.version) problems.push('--rollback: takes no --version (it swaps traffic back to the running blue set)');
-  if (!out.rollback && !out.version && !problems.some((p) => p.startsWith('--version'))) problems.push('--version: required (the version to deploy, e.g. --version v2)');
+  if (out.command === 'status') {
+    for (const n of used) if (!OPTIONS[n].forStatus) problems.push(`--${n}: does not apply to "status"`);
+  } else {
+    for (const n of new Set(used)) {
+      const only = OPTIONS[n].only;
+      if (only && only !== out.strategy) problems.push(`--${n}: only applies to --strategy ${only} (this is ${out.strategy})`);
+    }
+    if (recover) out.command = 'recover';
+    else if (out.rollback) out.command = 'rollback';
+    if (out.command === 'recover' && out.rollback) problems.push('--recover: cannot be combined with --rollback');
+    if ((out.command === 'recover' || out.command === 'rollback') && out.version) {
+      problems.push(`--${out.command === 'recover' ? 'recover' : 'rollback'}: takes no --version (${out.command === 'recover' ? 'it only repairs' : 'it swaps traffic back to the running blue set'})`);
+    }
+    if (out.command === 'deploy' && !out.version && !used.includes('version')) problems.push('--version: required (the version to deploy, e.g. --version v2)');
+  }
   if (problems.length > 0) throw new DeployError('DEPLOY_ERR_ARGS', problems.join('\n'));
   return out;
 }

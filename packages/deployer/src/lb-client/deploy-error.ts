@@ -10,7 +10,10 @@ export class DeployError extends Error {
       | 'DEPLOY_ERR_ROLLBACK_FAILED'
       | 'DEPLOY_ERR_PRECONDITION'
       | 'DEPLOY_ERR_ROLLED_BACK'
-      | 'DEPLOY_ERR_CANARY_FAILED',
+      | 'DEPLOY_ERR_CANARY_FAILED'
+      | 'DEPLOY_ERR_LOCKED'
+      | 'DEPLOY_ERR_LOCK_LOST'
+      | 'DEPLOY_ERR_INTERRUPTED',
     message: string,
     options?: { cause?: unknown },
   ) {

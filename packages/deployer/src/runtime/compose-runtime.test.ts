@@ -59,9 +59,29 @@ describe('ComposeRuntime (scripted docker CLI)', () => {
     const green = await new ComposeRuntime(opts, withNet).startBeside('client-1', 'v2', {}, 'green');
     expect(green).toEqual({ slot: 'client-1', name: 'client-1-green:8081', url: 'http://client-1-green:8081', version: 'v2' });
     expect(calls.find((c) => c.startsWith('docker run'))).toBe(
-      'docker run -d --init --name p1-client-1-green --network p1_lab --network-alias client-1-green --label zdl.project=p1 -e PORT=8081 -e APP_VERSION=v2 -e INSTANCE_NAME=client-1-green zdl/client:v2',
+      'docker run -d --init --name p1-client-1-green --network p1_lab --network-alias client-1-green --label zdl.project=p1 --label zdl.slot=client-1 -e PORT=8081 -e APP_VERSION=v2 -e INSTANCE_NAME=client-1-green zdl/client:v2',
     );
     await rt.removeBeside(green);
     expect(calls.slice(-2)).toEqual(['docker stop -t 15 p1-client-1-green', 'docker rm -f p1-client-1-green']);
+  });
+
+  it('reports every slot, running or stopped (with its version from the env file), and finds helpers by label', async () => {
+    fs.writeFileSync(envFile, 'CLIENT_2_VERSION=v3\n');
+    const run: CommandRunner = async (_cmd, args) => {
+      if (args[0] === 'compose' && args.includes('ps')) return args[args.length - 1] === 'client-1' ? 'id1\n' : 'id2\n';
+      if (args[0] === 'ps') return args.includes('label=zdl.project=p1') ? 'h1\n' : '';
+      if (args[2] === '{{.State.Running}}') return args[3] === 'id1' ? 'true\n' : 'false\n';
+      if (args[2] === '{{json .Config.Env}}') {
+        return JSON.stringify(args[3] === 'h1' ? ['PORT=8081', 'APP_VERSION=v3', 'INSTANCE_NAME=client-2-green'] : ['PORT=8081', 'APP_VERSION=v2']);
+      }
+      if (args[2] === '{{index .Config.Labels "zdl.slot"}}') return 'client-2\n';
+      return '';
+    };
+    const rt = new ComposeRuntime(opts, run);
+    expect(await rt.slots()).toEqual([
+      { slot: 'client-1', version: 'v2', running: { slot: 'client-1', name: 'client-1:8081', url: 'http://client-1:8081', version: 'v2' } },
+      { slot: 'client-2', version: 'v3' },
+    ]);
+    expect(await rt.helpers()).toEqual([{ slot: 'client-2', name: 'client-2-green:8081', url: 'http://client-2-green:8081', version: 'v3' }]);
   });
 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { CommandRunner } from './command-runner';
-import { setEnvVar } from './env-file';
-import type { BesideRole, Instance, Runtime } from './runtime';
+import { readEnvFile, setEnvVar } from './env-file';
+import type { BesideRole, Instance, Runtime, SlotView } from './runtime';
 
 export interface ComposeRuntimeOptions {
   /** Compose project name (testcontainers picks random ones, so it is always explicit here). */
@@ -100,7 +100,7 @@ export class ComposeRuntime implements Runtime {
     const host = `${slot}-${role}`;
     const name = `${this.o.project}-${host}`;
     // Labelled so that the project's own clean-up can find it.
-    const args = ['run', '-d', '--init', '--name', name, '--network', network, '--network-alias', host, '--label', `zdl.project=${this.o.project}`];
+    const args = ['run', '-d', '--init', '--name', name, '--network', network, '--network-alias', host, '--label', `zdl.project=${this.o.project}`, '--label', `zdl.slot=${slot}`];
     const vars = { PORT: base.PORT ?? '8081', APP_VERSION: version, INSTANCE_NAME: host, ...env };
     for (const [k, v] of Object.entries(vars)) args.push('-e', `${k}=${v}`);
     await this.run('docker', ['rm', '-f', name]).catch(() => undefined);
@@ -112,5 +112,31 @@ export class ComposeRuntime implements Runtime {
     const name = `${this.o.project}-${instance.name.split(':')[0]}`;
     await this.run('docker', ['stop', '-t', String(this.o.stopTimeoutS ?? 15), name]).catch(() => undefined);
     await this.run('docker', ['rm', '-f', name]).catch(() => undefined);
+  }
+
+  async slots(): Promise<SlotView[]> {
+    const configured = readEnvFile(this.o.envFile);
+    const out: SlotView[] = [];
+    for (const service of this.o.services) {
+      const id = await this.containerId(service);
+      const running = id && (await this.run('docker', ['inspect', '--format', '{{.State.Running}}', id])).trim() === 'true' ? await this.describe(service, id) : undefined;
+      out.push({ slot: service, version: running?.version ?? configured[versionVar(service)] ?? 'v1', ...(running ? { running } : {}) });
+    }
+    return out;
+  }
+
+  /** Helper containers are found by their label, so one left by a deployer that died is found too. */
+  async helpers(): Promise<Instance[]> {
+    const ids = (await this.run('docker', ['ps', '-q', '--filter', `label=zdl.project=${this.o.project}`])).trim().split('\n').filter(Boolean);
+    const out: Instance[] = [];
+    for (const id of ids) {
+      const env = await this.inspectEnv(id);
+      const host = env.INSTANCE_NAME;
+      if (!host) continue;
+      const slot = (await this.run('docker', ['inspect', '--format', '{{index .Config.Labels "zdl.slot"}}', id])).trim() || host.replace(/-(surge|green|canary)$/, '');
+      const port = env.PORT ?? '8081';
+      out.push({ slot, name: `${host}:${port}`, url: `http://${host}:${port}`, version: env.APP_VERSION ?? 'unknown' });
+    }
+    return out;
   }
 }

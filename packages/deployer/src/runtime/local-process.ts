@@ -20,6 +20,8 @@ export function startNodeProcess(main: string, env: Record<string, string>, logF
 }
 
 export function isAlive(pid: number): boolean {
+  // 0 and negative pids address process groups (our own, for 0): never "a process".
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -41,6 +43,32 @@ export async function stopProcess(pid: number, graceMs = 15_000): Promise<'exite
     await sleep(20);
   }
   return 'exited';
+}
+
+/** Environment variable that marks an instance with the token recorded before it was spawned. */
+export const INSTANCE_TOKEN_VAR = 'ZDL_INSTANCE_TOKEN';
+
+/**
+ * The process started with `token` (Linux: read from /proc), for an instance whose spawner died
+ * before it could record the pid. Undefined when there is none (or no /proc).
+ */
+export function findPidByToken(token: string): number | undefined {
+  const needle = `${INSTANCE_TOKEN_VAR}=${token}`;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const d of entries) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(needle)) return Number(d);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return undefined;
 }
 
 /** Resolves once something accepts connections on the port; rejects if `pid` dies or time runs out. */

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export interface LocalProc {
+  /** 0 while the spawn is only intended (see `token`). */
   pid: number;
+  /** Recorded before the spawn and given to the process, so it can be found if the spawner dies before recording the pid. */
+  token?: string;
   port: number;
   version: string;
   slot: string;

@@ -11,6 +11,15 @@ export interface Instance {
   version: string;
 }
 
+/** One slot as the runtime sees it, running or not (a deployer may have died between stop and start). */
+export interface SlotView {
+  slot: string;
+  /** The instance running in the slot now, if any. */
+  running?: Instance;
+  /** The version the runtime would run there (the last one started or configured). */
+  version: string;
+}
+
 /**
  * Where instances run. Strategies only talk to this interface, so they can be tested with a fake
  * runtime and a fake clock; docker compose and local child processes implement it.
@@ -35,4 +44,8 @@ export interface Runtime {
   startBeside(slot: string, version: string, env?: Record<string, string>, role?: BesideRole): Promise<Instance>;
   /** Stops and removes an instance started with startBeside. */
   removeBeside(instance: Instance): Promise<void>;
+  /** Every slot, running or not, in slot order (what a repair starts from). */
+  slots(): Promise<SlotView[]>;
+  /** Instances started with startBeside that still exist (a deploy that died may have left them). */
+  helpers(): Promise<Instance[]>;
 }

@@ -1,3 +1,4 @@
+import type { DeployReport } from '../deploy-report';
 import { DeployError } from '../lb-client/deploy-error';
 import type { Instance } from '../runtime/runtime';
 import type { DeployContext, DeployOptions } from './deploy-context';
@@ -28,7 +29,7 @@ const greenFirst = [
  * (they carry no traffic by then, and join the green group), and the helper containers retired.
  * If any green instance fails its health gate, green is removed; blue never stopped serving.
  */
-export async function blueGreenDeploy(ctx: DeployContext, o: BlueGreenOptions): Promise<ReturnType<DeployContext['finishReport']>> {
+export async function blueGreenDeploy(ctx: DeployContext, o: BlueGreenOptions): Promise<DeployReport> {
   const report = ctx.startReport('blue-green', o.version);
   const greens: Instance[] = [];
   let switched = false;
@@ -46,6 +47,8 @@ export async function blueGreenDeploy(ctx: DeployContext, o: BlueGreenOptions): 
       for (const b of blues) greens.push(await ctx.step(b.slot, 'start-beside', () => ctx.runtime.startBeside(b.slot, o.version, o.env, 'green'), (i) => i.name));
       await Promise.all(greens.map((g) => ctx.bringIn(g.slot, g, o.healthTimeoutMs, GREEN)));
     } catch (err) {
+      // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+      if (ctx.stopping) throw err;
       ctx.reporter.message('green failed its health gate: removing green; blue kept serving throughout');
       await Promise.all(greens.map((g) => ctx.discard(g.slot, g, true).catch(() => undefined)));
       await ctx.unlabel(blues);
@@ -81,6 +84,7 @@ async function keepBlue(ctx: DeployContext, ms: number): Promise<boolean> {
   return ctx.step('*', 'keep-blue', async () => {
     const until = ctx.clock.now() + ms;
     while (ctx.clock.now() < until) {
+      ctx.checkInterrupted('the end of the keep-blue window');
       const split = await ctx.lb.getSplit();
       if (split && split[0]?.group === BLUE && split[0].weight > 0) return true;
       await ctx.clock.sleep(Math.min(500, until - ctx.clock.now()));

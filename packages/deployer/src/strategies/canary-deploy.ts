@@ -65,6 +65,8 @@ export async function canaryDeploy(ctx: DeployContext, o: CanaryOptions): Promis
         }
       }
     } catch (err) {
+      // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+      if (ctx.stopping) throw err;
       ctx.reporter.message(`rolling back the canary: ${(err as Error).message}`);
       await ctx.step('*', 'rollback', async () => {
         await ctx.lb.setSplit(split(0));
@@ -86,6 +88,7 @@ export async function canaryDeploy(ctx: DeployContext, o: CanaryOptions): Promis
 }
 
 async function runStep(ctx: DeployContext, o: CanaryOptions, percent: number, report: DeployReport, lastBaseline?: GroupStats) {
+  await ctx.begin('*', 'canary-step');
   const startedAt = Date.now();
   await ctx.lb.setSplit(split(percent));
   const before = groupStats(await ctx.lb.metrics());
@@ -94,6 +97,7 @@ async function runStep(ctx: DeployContext, o: CanaryOptions, percent: number, re
   let baselineWindow: GroupStats;
   for (;;) {
     await ctx.clock.sleep(o.analysisIntervalMs);
+    ctx.checkInterrupted(`the end of the ${percent}% canary step`);
     const now = groupStats(await ctx.lb.metrics());
     const canaryWindow = windowStats(before, now, CANARY);
     baselineWindow = windowStats(before, now, BASELINE);
@@ -106,7 +110,6 @@ async function runStep(ctx: DeployContext, o: CanaryOptions, percent: number, re
     if (verdict.verdict === 'fail' || final) break;
   }
   report.canarySteps!.push({ percent, startedAt, endedAt: Date.now(), verdict: verdict.verdict, reason: verdict.reason, canary: verdict.canary, baseline: verdict.baseline });
-  ctx.steps.push({ slot: '*', step: 'canary-step', ok: verdict.verdict === 'pass', ms: ctx.clock.now() - began, detail: `${percent}%: ${verdict.verdict} — ${verdict.reason}` });
-  ctx.reporter.stepDone(ctx.steps[ctx.steps.length - 1]);
+  await ctx.record({ slot: '*', step: 'canary-step', ok: verdict.verdict === 'pass', ms: ctx.clock.now() - began, detail: `${percent}%: ${verdict.verdict} — ${verdict.reason}` });
   return { verdict, baselineWindow };
 }

@@ -1,6 +1,8 @@
 import type { Clock } from '../clock';
+import { DEPLOY_DEFAULTS } from '../deploy-defaults';
 import type { DeployReport, Reporter, StepName, StepRecord } from '../deploy-report';
 import { DeployError } from '../lb-client/deploy-error';
+import type { StepObserver } from '../journal/deploy-journal';
 import type { LbAdmin } from '../lb-client/lb-admin';
 import type { Instance, Runtime } from '../runtime/runtime';
 
@@ -21,11 +23,11 @@ export interface DeployOptions {
 }
 
 export const DEFAULT_DEPLOY_OPTIONS: Omit<DeployOptions, 'version'> = {
-  batchSize: 1,
-  drainTimeoutMs: 30_000,
-  healthTimeoutMs: 30_000,
-  pauseMs: 0,
-  surge: false,
+  batchSize: DEPLOY_DEFAULTS.batchSize,
+  drainTimeoutMs: DEPLOY_DEFAULTS.drainTimeoutMs,
+  healthTimeoutMs: DEPLOY_DEFAULTS.healthTimeoutMs,
+  pauseMs: DEPLOY_DEFAULTS.pauseMs,
+  surge: DEPLOY_DEFAULTS.surge,
   env: {},
 };
 
@@ -33,6 +35,10 @@ export const DEFAULT_DEPLOY_OPTIONS: Omit<DeployOptions, 'version'> = {
 export class DeployContext {
   readonly steps: StepRecord[] = [];
   private began = 0;
+  /** Keeps the journal: told before a step starts and when it ends. */
+  observer?: StepObserver;
+  /** Set on SIGINT/SIGTERM: no new step starts, the one in progress ends at its next safe point. */
+  interrupted?: string;
 
   constructor(
     readonly lb: LbAdmin,
@@ -42,22 +48,58 @@ export class DeployContext {
     readonly pollMs = 100,
   ) {}
 
-  /** Runs one step, timing it and reporting it. */
-  async step<T>(slot: string, step: StepName, fn: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> {
+  /** Stops the deploy at the next safe point (between steps, or inside a wait). */
+  interrupt(reason: string): void {
+    this.interrupted ??= reason;
+  }
+
+  /** Interrupted, or the journal could not be written (the lock is lost): strategies skip their own rollback. */
+  get stopping(): boolean {
+    return this.interrupted !== undefined;
+  }
+
+  /** Throws if the deploy was interrupted: called between steps and inside long waits. */
+  checkInterrupted(where: string): void {
+    if (this.interrupted) throw new DeployError('DEPLOY_ERR_INTERRUPTED', `${this.interrupted}: stopped before ${where}`);
+  }
+
+  /** Announces a step: the journal records the intent first, then the reporter shows it started. */
+  async begin(slot: string, step: StepName): Promise<void> {
+    this.checkInterrupted(`${slot === '*' ? '' : `${slot} `}${step}`);
+    await this.observe(() => this.observer?.started(slot, step));
     this.reporter.stepStarted(slot, step);
-    const began = this.clock.now();
+  }
+
+  /** Records a finished step (journal, report, progress). */
+  async record(rec: StepRecord): Promise<void> {
+    this.steps.push(rec);
+    this.reporter.stepDone(rec);
+    await this.observe(() => this.observer?.done(rec));
+  }
+
+  /** A journal that cannot be written means the lock is lost: stop like on an interrupt. */
+  private async observe(fn: () => Promise<void> | undefined): Promise<void> {
     try {
-      const r = await fn();
-      const rec: StepRecord = { slot, step, ok: true, ms: this.clock.now() - began, detail: detail?.(r) };
-      this.steps.push(rec);
-      this.reporter.stepDone(rec);
-      return r;
+      await fn();
     } catch (err) {
-      const rec: StepRecord = { slot, step, ok: false, ms: this.clock.now() - began, detail: (err as Error).message };
-      this.steps.push(rec);
-      this.reporter.stepDone(rec);
+      this.interrupt((err as Error).message);
       throw err;
     }
+  }
+
+  /** Runs one step, timing it and reporting it. */
+  async step<T>(slot: string, step: StepName, fn: () => Promise<T>, detail?: (r: T) => string | undefined): Promise<T> {
+    await this.begin(slot, step);
+    const began = this.clock.now();
+    let r: T;
+    try {
+      r = await fn();
+    } catch (err) {
+      await this.record({ slot, step, ok: false, ms: this.clock.now() - began, detail: (err as Error).message });
+      throw err;
+    }
+    await this.record({ slot, step, ok: true, ms: this.clock.now() - began, detail: detail?.(r) });
+    return r;
   }
 
   /** Waits until the balancer itself reports the upstream healthy (Docker's word is not enough). */
@@ -71,12 +113,14 @@ export class DeployContext {
       if (this.clock.now() - began >= timeoutMs) {
         throw new DeployError('DEPLOY_ERR_HEALTH_TIMEOUT', `${name} was not healthy in the balancer within ${timeoutMs} ms (${last})`);
       }
+      this.checkInterrupted(`${name} became healthy`);
       await this.clock.sleep(this.pollMs);
     }
   }
 
   /** Registers an instance without traffic, waits for the balancer to see it healthy, then enables it. */
   async bringIn(slot: string, inst: Instance, healthTimeoutMs: number, group?: string): Promise<void> {
+    await this.observe(() => this.observer?.registering(inst.name));
     await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false, version: inst.version, ...(group ? { group } : {}) }), () =>
       group ? `${inst.url} in group ${group}` : inst.url,
     );

@@ -25,7 +25,13 @@ export async function rollingDeploy(ctx: DeployContext, options: DeployOptions):
 
     for (let b = 0; b < instances.length; b += options.batchSize) {
       if (b > 0 && options.pauseMs > 0) await ctx.step('*', 'pause', () => ctx.clock.sleep(options.pauseMs));
-      const batch = instances.slice(b, b + options.batchSize);
+      // A slot already on the version (an interrupted deploy got that far) is not replaced again,
+      // unless extra environment asks for new instances.
+      const batch = instances.slice(b, b + options.batchSize).filter((inst) => {
+        const same = inst.version === options.version && Object.keys(options.env).length === 0;
+        if (same) report.slots.find((s) => s.slot === inst.slot)!.result = 'unchanged';
+        return !same;
+      });
       const results = await Promise.allSettled(batch.map((inst) => replaceSlot(ctx, inst, options, report)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
@@ -47,6 +53,8 @@ async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, 
       await ctx.bringIn(old.slot, beside, o.healthTimeoutMs);
     }
   } catch (err) {
+    // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+    if (ctx.stopping) throw err;
     // Nothing of the old slot was touched yet: just retire the helper.
     if (beside) await ctx.discard(old.slot, beside, true).catch(() => undefined);
     entry.result = 'failed';
@@ -61,6 +69,8 @@ async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, 
     fresh = await ctx.step(old.slot, 'start', () => ctx.runtime.start(old.slot, o.version, o.env), (i) => `${i.name} (${i.version})`);
     await ctx.bringIn(old.slot, fresh, o.healthTimeoutMs);
   } catch (err) {
+    // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.
+    if (ctx.stopping) throw err;
     try {
       await rollBackSlot(ctx, old, fresh, o);
     } catch (rollbackErr) {

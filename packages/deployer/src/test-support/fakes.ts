@@ -1,6 +1,7 @@
 import type { Clock } from '../clock';
+import type { DeployLockApi, DeployState, JournalRecord, LockAnswer, LockRequest, LockView } from '../lb-client/deploy-lock-api';
 import type { DrainResult, LbAdmin, SplitEntry, UpstreamStatus } from '../lb-client/lb-admin';
-import type { Instance, Runtime } from '../runtime/runtime';
+import type { Instance, Runtime, SlotView } from '../runtime/runtime';
 
 /** A clock that moves only when something sleeps. */
 export class FakeClock implements Clock {
@@ -51,8 +52,19 @@ export class FakeRuntime implements Runtime {
     if (p) p.running = false;
     this.clock.t += 100;
   }
+  /** Last version started per slot (what a compose .env or the local state would say). */
+  readonly configured = new Map<string, string>();
+  async slots(): Promise<SlotView[]> {
+    return [...this.procs.values()]
+      .filter((p) => p.inst.name === p.inst.slot)
+      .map((p) => ({ slot: p.inst.slot, version: this.configured.get(p.inst.slot) ?? p.inst.version, ...(p.running ? { running: p.inst } : {}) }));
+  }
+  async helpers(): Promise<Instance[]> {
+    return [...this.procs.values()].filter((p) => p.running && p.inst.name !== p.inst.slot).map((p) => p.inst);
+  }
   async start(slot: string, version: string): Promise<Instance> {
     this.log.push(`start ${slot}@${version}`);
+    this.configured.set(slot, version);
     if (this.failStartOf.has(version)) throw new Error(`cannot start ${version}`);
     const inst = this.instance(slot, version);
     this.procs.set(slot, { inst, startedAt: this.clock.t, running: true });
@@ -152,6 +164,57 @@ export class FakeLb implements LbAdmin {
   }
 }
 
+/** The balancer's deploy lock and journal, in memory (the real one: packages/lb/src/admin/deploy-lock.ts). */
+export class FakeLockApi implements DeployLockApi {
+  lock: LockView | null = null;
+  journal: JournalRecord | null = null;
+  previousJournal: JournalRecord | null = null;
+  pages: DeployState['pages'] = [];
+  lockHeader?: string;
+  private n = 0;
+  /** Every journal written, in order (to replay a deploy step by step). */
+  readonly writes: unknown[] = [];
+
+  async deployState(): Promise<DeployState> {
+    return { lock: this.lock, journal: this.journal, previousJournal: this.previousJournal, activity: [], pages: this.pages };
+  }
+  async acquireLock(r: LockRequest): Promise<LockAnswer> {
+    if (this.lock && !this.lock.expired && !r.force && r.takeOver !== this.lock.id) return { ok: false, code: 'LB_DEPLOY_LOCKED', message: 'held', lock: this.lock };
+    const t = new Date(0).toISOString();
+    this.lock = { id: `lock${++this.n}`, holder: r.holder, strategy: r.strategy, version: r.version, acquiredAt: t, renewedAt: t, leaseMs: r.leaseMs, expiresAt: t, expired: false, remainingMs: r.leaseMs };
+    return { ok: true, lock: this.lock };
+  }
+  async renewLock(id: string): Promise<LockAnswer> {
+    return this.lock?.id === id ? { ok: true, lock: this.lock } : { ok: false, code: 'LB_DEPLOY_LOCK_LOST', message: 'lost', lock: this.lock };
+  }
+  async releaseLock(id: string): Promise<LockAnswer> {
+    const r = await this.renewLock(id);
+    if (r.ok) this.lock = null;
+    return r;
+  }
+  /** Decides, before a journal write, whether the deployer dies now: after storing it, or instead of it. */
+  beforeWrite?: (journal: unknown) => 'store-then-die' | 'die' | undefined;
+  onDeath?: () => void;
+
+  async writeJournal(id: string, journal: object): Promise<LockAnswer> {
+    if (this.lock?.id !== id) return { ok: false, code: 'LB_DEPLOY_LOCK_LOST', message: 'lost', lock: this.lock };
+    const fate = this.beforeWrite?.(journal);
+    if (fate === 'die') {
+      this.onDeath?.();
+      throw new Error('the deployer was killed');
+    }
+    if (fate === 'store-then-die') this.onDeath?.();
+    if (this.journal && this.journal.id !== id) this.previousJournal = this.journal;
+    const copy = JSON.parse(JSON.stringify(journal)) as unknown;
+    this.journal = { id, updatedAt: new Date(0).toISOString(), data: copy };
+    this.writes.push(copy);
+    return { ok: true, lock: this.lock };
+  }
+  useLock(id: string | undefined): void {
+    this.lockHeader = id;
+  }
+}
+
 /** Simulated balancer metrics: each read adds 100 requests split by the current canary share. */
 export function trafficMetrics(lb: FakeLb, canaryFailRate: number): () => string {
   let canaryOk = 0;
@@ -175,4 +238,29 @@ export function trafficMetrics(lb: FakeLb, canaryFailRate: number): () => string
       `lb_request_duration_seconds_bucket{le="+Inf",upstream="b",group="baseline"} ${base}`,
     ].join('\n');
   };
+}
+
+/** The balancer fake with its deploy lock: what the CLI's deploy command talks to. */
+export function fakeBalancer(lb: FakeLb, lock: FakeLockApi): FakeLb & DeployLockApi {
+  const methods: (keyof DeployLockApi)[] = ['deployState', 'acquireLock', 'renewLock', 'releaseLock', 'writeJournal', 'useLock'];
+  for (const m of methods) (lb as unknown as Record<string, unknown>)[m] = (lock[m] as (...a: unknown[]) => unknown).bind(lock);
+  return lb as FakeLb & DeployLockApi;
+}
+
+/**
+ * A process that can die: every method call on the wrapped object throws once `world.dead` is set,
+ * the way nothing more happens after a SIGKILL (calls already under way finish, like a request the
+ * balancer already received).
+ */
+export function mortal<T extends object>(target: T, world: { dead: boolean }): T {
+  return new Proxy(target, {
+    get(t, p) {
+      const v = Reflect.get(t, p, t) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (world.dead) throw new Error('the deployer was killed');
+        return (v as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
 }

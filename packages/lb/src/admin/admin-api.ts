@@ -5,6 +5,7 @@ import { parseUpstreamUrl } from '../config/parse-upstream-url';
 import type { LoadBalancer } from '../lb-server';
 import { createDashboardRouter, lbDashboardSource } from '../dashboard/dashboard-router';
 import type { Upstream } from '../pool/upstream';
+import { createDeployRoutes } from './lock-routes';
 
 const MAX_WAIT_MS = 600_000;
 
@@ -20,6 +21,9 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
   app.use('/dashboard', createDashboardRouter(lbDashboardSource(lb), token));
   app.use(auth(token));
   app.use(express.json({ limit: '64kb' }));
+  // Deploy lock, journal, activity and the pages this API serves (lock-routes.ts); `deploy status`
+  // turns a page's path into its login URL with the deployer's own token (the balancer never shows it).
+  app.use(createDeployRoutes({ pages: () => [{ name: 'dashboard', url: '/dashboard' }] }));
   // In cluster mode the counters live in the workers: gather them before answering.
   app.use((_req, _res, next) => {
     lb.refreshStats().then(() => next(), next);
