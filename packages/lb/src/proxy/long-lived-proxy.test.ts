@@ -136,6 +136,18 @@ describe('long-lived connections through the balancer', () => {
     again.ws.close();
   });
 
+  it('a subprotocol the upstream does not pick is passed on as none, not an error (as a browser accepts it)', async () => {
+    env = await setup({}, ['a']);
+    const s = net.connect(env.lb.port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.write('GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-protocol: other\r\n\r\n');
+    await waitFor(() => got.includes('hello'), 2000, 'hello');
+    expect(got).toMatch(/^HTTP\/1.1 101/);
+    expect(got.toLowerCase()).not.toContain('sec-websocket-protocol');
+    s.destroy();
+  });
+
   it('an upgrade is retried on the next upstream when the first refuses the connection', async () => {
     env = await setup({ maxUpgraded: 10 }, ['a', 'b']);
     await env.ups[0].kill();
@@ -190,5 +202,35 @@ describe('long-lived connections through the balancer', () => {
     const result = await env.lb.drain(env.lb.pool.get('a')!, 2000);
     expect(result).toMatchObject({ drained: true, longLivedClosed: 0, longLivedCut: 1 });
     await closed;
+  });
+});
+
+describe('hostile upgrade requests', () => {
+  it('answers malformed handshakes and odd targets with 400, leaves nothing open, stays up', async () => {
+    const env = await setup({}, ['a']);
+    try {
+      const send = (text: string) =>
+        new Promise<string>((resolve) => {
+          const s = net.connect(env.lb.port, '127.0.0.1');
+          let got = '';
+          s.on('data', (d) => (got += d.toString()));
+          s.on('close', () => resolve(got));
+          s.on('error', () => resolve(got));
+          s.write(text);
+        });
+      const ws = (extra: string, target = '/ws') => `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\n${extra}\r\n`;
+      expect(await send(ws('sec-websocket-key: short\r\n'))).toMatch(/^HTTP\/1.1 400/);
+      expect(await send(ws(''))).toMatch(/^HTTP\/1.1 400/);
+      expect(await send(ws('sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n', 'http://[::1/x'))).toMatch(/^HTTP\/1.1 400/);
+      // A subprotocol list the ws library refuses after the upstream accepted: the upstream side is closed too.
+      expect(await send(ws('sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-protocol: a,,b\r\n'))).toMatch(/^HTTP\/1.1 400/);
+      await waitFor(() => env.lb.pool.get('a')!.inFlight === 0 && env.ups[0].openWebSockets === 0, 2000, 'nothing left open');
+      const ok = connect(env.lb.port);
+      expect((await ok.hello).instance).toBe('a');
+      ok.ws.close();
+    } finally {
+      await env.lb.stop(2000);
+      await Promise.all(env.ups.map((u) => u.kill()));
+    }
   });
 });

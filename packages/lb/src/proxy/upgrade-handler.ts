@@ -16,6 +16,8 @@ export const MAX_WS_MESSAGE_BYTES = 1024 * 1024;
 
 export type UpgradeOptions = Pick<LbConfig['proxy'], 'connectTimeoutMs' | 'upstreamTimeoutMs' | 'maxUpgraded'>;
 
+/** A Sec-WebSocket-Key: 16 bytes in base64 (RFC 6455 §4.1), checked as the ws library does. */
+const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 const kProtocol = Symbol('zdl.wsProtocol');
 const kUpstream = Symbol('zdl.wsUpstream');
 type Tagged = http.IncomingMessage & { [kProtocol]?: string; [kUpstream]?: string };
@@ -64,7 +66,7 @@ export class UpgradeHandler {
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     const websocket = upgrade === 'websocket';
     if (!req.url?.startsWith('/')) return reject(socket, 400, 'LB_BAD_REQUEST', 'request target must be a path');
-    if (websocket && (req.method !== 'GET' || !req.headers['sec-websocket-key'] || req.headers['sec-websocket-version'] !== '13')) {
+    if (websocket && (req.method !== 'GET' || !WS_KEY.test(String(req.headers['sec-websocket-key'])) || req.headers['sec-websocket-version'] !== '13')) {
       return reject(socket, 400, 'LB_BAD_WEBSOCKET', 'not a valid WebSocket handshake (GET, Sec-WebSocket-Key, Sec-WebSocket-Version: 13)');
     }
     if (this.registry.upgraded >= this.options.maxUpgraded) {
@@ -100,8 +102,15 @@ export class UpgradeHandler {
         this.log.info('upgrade: upstream failed before accepting, trying the next', { upstream: u.name, code });
         next();
       };
-      if (websocket) this.websocket(req as Tagged, socket, head, u, release, failed, next);
-      else this.raw(req, socket, head, u, release, failed);
+      try {
+        if (websocket) this.websocket(req as Tagged, socket, head, u, release, failed, next);
+        else this.raw(req, socket, head, u, release, failed);
+      } catch (err) {
+        // A target the URL parser or the client library refuses: the client's mistake, not the upstream's.
+        release();
+        this.log.info('upgrade refused', { error: err instanceof Error ? err.message : String(err) });
+        reject(socket, 400, 'LB_BAD_REQUEST', 'request target not accepted');
+      }
     };
     next();
   };
@@ -109,13 +118,35 @@ export class UpgradeHandler {
   private websocket(req: Tagged, socket: Duplex, head: Buffer, u: Upstream, release: () => void, failed: (err: NodeJS.ErrnoException) => void, next: () => void): void {
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
     let settled = false;
-    const peer = new WebSocket(`ws://${u.target.host}${req.url}`, offered, {
+    let chosen: string | undefined;
+    // The offered subprotocols go as a plain header, not through ws's `protocols`: ws would fail a
+    // handshake whose server picks none, which a browser accepts and a transparent proxy must pass on.
+    const peer = new WebSocket(`ws://${u.target.host}${req.url}`, {
       headers: upstreamUpgradeHeaders(req, true),
       perMessageDeflate: false,
       maxPayload: MAX_WS_MESSAGE_BYTES,
       followRedirects: false,
       handshakeTimeout: this.options.upstreamTimeoutMs,
       createConnection: () => connectWithTimeout(u.target, this.options.connectTimeoutMs) as never,
+      finishRequest: (r) => {
+        if (offered.length > 0) r.setHeader('sec-websocket-protocol', offered.join(', '));
+        r.end();
+      },
+    });
+    peer.once('upgrade', (res) => {
+      const p = res.headers['sec-websocket-protocol'];
+      delete res.headers['sec-websocket-protocol'];
+      if (p === undefined) return;
+      if (!offered.includes(p)) {
+        // Accepted (101) with a subprotocol nobody asked for: a broken upstream; not retried.
+        settled = true;
+        socket.off('close', clientGone);
+        peer.terminate();
+        release();
+        this.log.warn('upgrade: upstream chose a subprotocol the client did not offer', { upstream: u.name });
+        return reject(socket, 502, 'LB_UPSTREAM_PROTOCOL', 'upstream chose a subprotocol the client did not offer');
+      }
+      chosen = p;
     });
     const clientGone = () => {
       settled = true;
@@ -151,9 +182,18 @@ export class UpgradeHandler {
         release();
         return;
       }
-      req[kProtocol] = peer.protocol || undefined;
+      req[kProtocol] = chosen;
       req[kUpstream] = u.name;
+      // handleUpgrade may still refuse the client's handshake (it answers 400 itself): then the
+      // upstream's WebSocket must not stay open.
+      let adopted = false;
+      socket.once('close', () => {
+        if (adopted) return;
+        peer.terminate();
+        release();
+      });
       this.wss.handleUpgrade(req, socket, head, (client) => {
+        adopted = true;
         const relay = new WebSocketRelay(client, peer, u.name);
         const remove = this.registry.add(relay);
         void relay.done.then(() => {
