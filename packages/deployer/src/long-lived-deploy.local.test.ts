@@ -4,6 +4,7 @@ import { silentReporter } from './deploy-report';
 import type { DrainResult, LbAdmin } from './lb-client/lb-admin';
 import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from './strategies/deploy-context';
 import { rollingDeploy } from './strategies/rolling-deploy';
+import { isAlive } from './runtime/local-process';
 import { sleep, withLocalLab } from './test-support/local-lab-fixture';
 
 // Real processes, real sockets: WebSockets and event streams through the balancer during a deploy.
@@ -83,6 +84,26 @@ describe('long-lived connections during deploys (local runtime)', () => {
       );
     },
   );
+
+  it('SIGTERM of an instance without a drain: the service closes its own WebSockets (1001) and streams cleanly; clients reconnect; 0 failed', async () => {
+    await withLocalLab(async (lab) => {
+      const load = await startLongLivedLoad(lab.lbUrl);
+      await sleep(1000);
+      const pid = lab.state.slots['client-1'].pid;
+      process.kill(pid, 'SIGTERM');
+      while (isAlive(pid)) await sleep(50);
+      await sleep(1000);
+      const { ws, sse, get } = await load.stop();
+      console.log(`SIGTERM of client-1 (no drain)\n${formatWebSocketSummary(ws)}\n${formatSseSummary(sse)}\nGET /api: ${formatSummary(get)}`);
+      expect(ws.byInstance['client-1']).toBeGreaterThan(0);
+      expect(Object.keys(ws.serverCloses)).toEqual(['1001']);
+      expect(ws).toMatchObject({ abnormalCloses: 0, failedConnects: 0, allReconnected: true });
+      expect(ws.maxUnansweredPerCleanClose).toBeLessThanOrEqual(1);
+      expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true });
+      expect(sse.cleanEnds).toBeGreaterThan(0);
+      expect(get.failed).toBe(0);
+    });
+  });
 
   it('SIGKILL of an instance with WebSockets open: its clients see an abnormal close and reconnect to the other; 0 failed HTTP requests', async () => {
     await withLocalLab(async (lab) => {

@@ -45,6 +45,10 @@ describe('loadcheck command', () => {
       execFile(process.execPath, [MAIN, ...args], (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
     });
 
+  it('the bin starts with a shebang', () => {
+    expect(require('node:fs').readFileSync(MAIN, 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
+  });
+
   it('--help prints the help on stdout and exits 0; bad arguments exit 2 with no stack trace', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
