@@ -42,12 +42,12 @@ function connect(port: number, path = '/ws', protocols: string[] = [], headers: 
 }
 
 /** An event stream through the balancer: every complete event, and how the stream ended. */
-function events(port: number, lastEventId?: string) {
+function events(port: number, lastEventId?: string, path = '/events') {
   const got: { id?: string; event?: string; data?: string }[] = [];
   let headers: http.IncomingHttpHeaders = {};
   const ended = new Promise<'end' | 'error'>((resolve) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/events', agent: false, headers: lastEventId ? { 'last-event-id': lastEventId } : {} }, (res) => {
+      .get({ host: '127.0.0.1', port, path, agent: false, headers: lastEventId ? { 'last-event-id': lastEventId } : {} }, (res) => {
         headers = res.headers;
         let buf = '';
         res.setEncoding('utf8');
@@ -146,6 +146,19 @@ describe('long-lived connections through the balancer', () => {
     expect(got).toMatch(/^HTTP\/1.1 101/);
     expect(got.toLowerCase()).not.toContain('sec-websocket-protocol');
     s.destroy();
+  });
+
+  it('drain of an event stream caught in the middle of an event: the event is completed, then the final event', async () => {
+    env = await setup({ longLivedGraceMs: 0 }, ['a']);
+    const stream = events(env.lb.port, undefined, '/events?splitMs=400');
+    await waitFor(() => stream.got.length >= 1, 3000, 'a first event');
+    // The next event's first half ("id: 2") is out within 20 ms; its data follows 400 ms later.
+    await new Promise((r) => setTimeout(r, 100));
+    const result = await env.lb.drain(env.lb.pool.get('a')!, 3000);
+    expect(result).toMatchObject({ longLivedClosed: 1, longLivedCut: 0 });
+    expect(await stream.ended).toBe('end');
+    expect(stream.got.map((e) => `${e.id ?? '-'}:${e.event ?? 'message'}`)).toEqual(['1:message', '2:message', '-:close']);
+    expect(result.waitedMs).toBeGreaterThanOrEqual(250);
   });
 
   it('an upgrade is retried on the next upstream when the first refuses the connection', async () => {

@@ -27,7 +27,14 @@ export class LongLivedRegistry {
   /** Upgraded connections (WebSocket and raw), those still connecting to the upstream included. */
   upgraded = 0;
 
-  constructor(private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))) {}
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
+  /** The clock is injected so tests can let a grace period pass without waiting for it. */
+  constructor(clock: { sleep?: (ms: number) => Promise<void>; now?: () => number } = {}) {
+    this.sleep = clock.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.now = clock.now ?? Date.now;
+  }
 
   /** Registers a connection; call the returned function once it has ended. */
   add(entry: LongLived): () => void {
@@ -52,8 +59,8 @@ export class LongLivedRegistry {
    * unless `stillDraining()` says the drain was called off meanwhile (the upstream was enabled again).
    */
   async closeUpstream(upstream: string, graceMs: number, stillDraining: () => boolean): Promise<CloseReport> {
-    const began = Date.now();
-    while (this.count(upstream) > 0 && Date.now() - began < graceMs) await this.sleep(Math.min(50, graceMs));
+    const began = this.now();
+    while (this.count(upstream) > 0 && this.now() - began < graceMs) await this.sleep(Math.min(50, graceMs));
     if (!stillDraining()) return { closed: 0, cut: 0 };
     return closeEach([...(this.byUpstream.get(upstream) ?? [])], 'draining');
   }

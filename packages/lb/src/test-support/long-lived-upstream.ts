@@ -35,15 +35,22 @@ export class LongLivedUpstream {
       if (req.url === '/ping') return void res.end('pong');
       if (req.url?.startsWith('/events')) {
         let n = Number(req.headers['last-event-id'] ?? 0) || 0;
+        // ?splitMs=: the gap between the two halves of each event (the proxy sees events half written).
+        const split = Number(new URL(req.url, 'http://x').searchParams.get('splitMs') ?? 5);
         res.writeHead(200, { 'content-type': 'text/event-stream', 'x-instance': this.name });
         res.write(': open\n\n');
-        const t = setInterval(() => {
+        let t: NodeJS.Timeout;
+        const next = () => {
           n++;
-          // Each event in two writes: the proxy may see an event half written when it drains.
           res.write(`id: ${n}\n`);
-          setTimeout(() => res.writable && res.write(`data: ${this.name}\n\n`), 5);
-        }, 20);
-        res.on('close', () => clearInterval(t));
+          t = setTimeout(() => {
+            if (!res.writable) return;
+            res.write(`data: ${this.name}\n\n`);
+            t = setTimeout(next, 20);
+          }, split);
+        };
+        t = setTimeout(next, 20);
+        res.on('close', () => clearTimeout(t));
         return;
       }
       res.end(JSON.stringify({ instance: this.name }));
