@@ -12,6 +12,12 @@ export const WS_SERVICE_RESTART = 1012;
 export const WS_GOING_AWAY = 1001;
 /** A side that does not answer a close frame within this time is cut. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 2000;
+/**
+ * Each side is pinged this often; one that has not answered the previous ping by the next is gone
+ * without a word (a lost network, a host off): it is cut, so dead connections don't hold a slot of
+ * `proxy.maxUpgraded` for ever.
+ */
+export const HEARTBEAT_MS = 30_000;
 /** Above this many bytes queued towards one side, reading from the other pauses (memory stays bounded). */
 const HIGH_WATER_BYTES = 1024 * 1024;
 
@@ -33,6 +39,7 @@ export class WebSocketRelay implements LongLived {
     private readonly client: WebSocket,
     private readonly peer: WebSocket,
     readonly upstream: string,
+    heartbeatMs = HEARTBEAT_MS,
   ) {
     const closedClient = new Promise<void>((r) => client.once('close', (code) => ((this.clientCode = code), r())));
     const closedPeer = new Promise<void>((r) => peer.once('close', () => r()));
@@ -41,6 +48,20 @@ export class WebSocketRelay implements LongLived {
     peer.on('error', () => {});
     this.pipe(client, peer);
     this.pipe(peer, client);
+    const beat = setInterval(() => {
+      for (const ws of [client, peer]) {
+        if (ws.readyState !== WebSocket.OPEN) continue;
+        if (alive.get(ws) === false) {
+          ws.terminate();
+          continue;
+        }
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }, heartbeatMs);
+    const alive = new Map<WebSocket, boolean>();
+    for (const ws of [client, peer]) ws.on('pong', () => alive.set(ws, true));
+    void this.ended.then(() => clearInterval(beat));
     client.once('close', (code, reason) => {
       if (peer.readyState !== WebSocket.OPEN) return terminateIfStuck(peer);
       closeWithTimeout(peer, code === 1006 || !sendable(code) ? WS_GOING_AWAY : code, reason.toString());
