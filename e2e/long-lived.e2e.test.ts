@@ -48,10 +48,11 @@ describe('WebSockets and event streams through deploys on compose (real containe
     expect(Object.keys(ws.serverCloses)).toEqual(['1012']);
     expect(ws.cleanCloses).toBeGreaterThanOrEqual(30);
     expect(ws.allReconnected).toBe(true);
+    expect(ws.connectedAtEnd).toBe(30);
     expect(ws.maxUnansweredPerCleanClose).toBeLessThanOrEqual(1);
     expect(ws.maxReconnectMs).toBeLessThanOrEqual(RECONNECT_BOUND_MS);
     expect(ws.byVersion[version]).toBeGreaterThanOrEqual(30);
-    expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true });
+    expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true, streamingAtEnd: 10 });
     expect(sse.cleanEnds).toBeGreaterThanOrEqual(10);
     expect(sse.byVersion[version]).toBeGreaterThan(0);
     expect(get.failed).toBe(0);

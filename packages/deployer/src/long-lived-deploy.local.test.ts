@@ -68,13 +68,14 @@ describe('long-lived connections during deploys (local runtime)', () => {
           expect(Object.keys(ws.serverCloses)).toEqual(['1012']);
           expect(ws.cleanCloses).toBeGreaterThanOrEqual(30);
           expect(ws.allReconnected).toBe(true);
+          expect(ws.connectedAtEnd).toBe(30);
           expect(ws.maxUnansweredPerCleanClose).toBeLessThanOrEqual(1);
           // The target is 1 s (printed above); on this shared 2-core machine a reconnect to an instance
           // that has just started can take longer, so the bound checks "at once, no backoff or timeout".
           expect(ws.maxReconnectMs).toBeLessThanOrEqual(RECONNECT_BOUND_MS);
           expect(Object.keys(ws.byVersion).sort()).toEqual(['v1', 'v2']);
           // Event streams: ended after their final event, resumed after Last-Event-ID without a gap.
-          expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true });
+          expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true, streamingAtEnd: 10 });
           expect(sse.cleanEnds).toBeGreaterThanOrEqual(10);
           expect(sse.maxReconnectMs).toBeLessThanOrEqual(RECONNECT_BOUND_MS);
           expect(get.failed).toBe(0);
@@ -97,9 +98,9 @@ describe('long-lived connections during deploys (local runtime)', () => {
       console.log(`SIGTERM of client-1 (no drain)\n${formatWebSocketSummary(ws)}\n${formatSseSummary(sse)}\nGET /api: ${formatSummary(get)}`);
       expect(ws.byInstance['client-1']).toBeGreaterThan(0);
       expect(Object.keys(ws.serverCloses)).toEqual(['1001']);
-      expect(ws).toMatchObject({ abnormalCloses: 0, failedConnects: 0, allReconnected: true });
+      expect(ws).toMatchObject({ abnormalCloses: 0, failedConnects: 0, allReconnected: true, connectedAtEnd: 30 });
       expect(ws.maxUnansweredPerCleanClose).toBeLessThanOrEqual(1);
-      expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true });
+      expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true, streamingAtEnd: 10 });
       expect(sse.cleanEnds).toBeGreaterThan(0);
       expect(get.failed).toBe(0);
     });
@@ -118,10 +119,11 @@ describe('long-lived connections during deploys (local runtime)', () => {
       expect(ws.abnormalCloses).toBe(Object.values(ws.serverCloses).reduce((a, b) => a + b, 0));
       expect(ws.failedConnects).toBe(0);
       expect(ws.allReconnected).toBe(true);
+      expect(ws.connectedAtEnd).toBe(30);
       expect(ws.maxReconnectMs).toBeLessThanOrEqual(RECONNECT_BOUND_MS);
       expect(ws.byInstance['client-1']).toBeGreaterThan(0);
       // Event streams cut by the kill resume on the other instance without losing an id.
-      expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, failedConnects: 0, allReconnected: true });
+      expect(sse).toMatchObject({ lostIds: 0, duplicateIds: 0, failedConnects: 0, allReconnected: true, streamingAtEnd: 10 });
       expect(get.failed).toBe(0);
     });
   });

@@ -28,7 +28,8 @@ async function run(o: CliOptions): Promise<number> {
   } else if (o.mode === 'websocket') {
     const wc = new WebSocketChecker({ url: o.url, clients: o.clients, messageIntervalMs: o.intervalMs });
     progress(`${o.clients} WebSocket clients on ${o.url}, a message every ${o.intervalMs} ms each, for ${o.durationMs / 1000} s...`);
-    await wc.start();
+    // The duration starts now, connected or not: an unreachable target must not hang the run.
+    void wc.start();
     const tick = setInterval(() => {
       const s = wc.summary();
       progress(`  ${(wc.elapsedMs / 1000).toFixed(0)} s: ${s.messagesAnswered}/${s.messagesSent} answered, closes clean ${s.cleanCloses} abnormal ${s.abnormalCloses}`);
@@ -40,7 +41,7 @@ async function run(o: CliOptions): Promise<number> {
   } else {
     const sc = new SseChecker({ url: o.url, clients: o.clients });
     progress(`${o.clients} event-stream clients on ${o.url} for ${o.durationMs / 1000} s...`);
-    await sc.start();
+    void sc.start();
     const tick = setInterval(() => {
       const s = sc.summary();
       progress(`  ${(sc.elapsedMs / 1000).toFixed(0)} s: ${s.events} events, ids lost ${s.lostIds}, abnormal ends ${s.abnormalEnds}`);

@@ -38,7 +38,7 @@ describe('SseChecker on a real server', () => {
     const summary = await sc.stop();
     await s.close();
     expect(summary.cleanEnds).toBeGreaterThanOrEqual(4);
-    expect(summary).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true });
+    expect(summary).toMatchObject({ lostIds: 0, duplicateIds: 0, abnormalEnds: 0, failedConnects: 0, allReconnected: true, streamingAtEnd: 2 });
     expect(summary.reconnects).toBe(summary.cleanEnds);
     expect(sseOk(summary)).toBe(true);
   });

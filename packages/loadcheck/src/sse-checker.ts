@@ -25,6 +25,8 @@ export interface SseSummary {
   reconnects: number;
   maxReconnectMs: number;
   allReconnected: boolean;
+  /** Clients with an open stream when the run ended. */
+  streamingAtEnd: number;
   byVersion: Record<string, number>;
 }
 
@@ -42,6 +44,7 @@ export class SseChecker {
   private readonly byVersion: Record<string, number> = {};
   private readonly reconnectTimes: number[] = [];
   private readonly target: URL;
+  private streamingAtEnd?: number;
 
   constructor(private readonly options: SseCheckerOptions) {
     if (!(options.clients >= 1)) throw new Error(`clients: expected at least 1, got ${options.clients}`);
@@ -78,6 +81,7 @@ export class SseChecker {
     const end = (how: 'clean' | 'abnormal' | 'failed', cause?: string) => {
       if (ended) return;
       ended = true;
+      c.streaming = false;
       c.req = undefined;
       if (this.stopping) return c.onStopped?.();
       if (how === 'failed') this.failed[cause!] = (this.failed[cause!] ?? 0) + 1;
@@ -95,6 +99,7 @@ export class SseChecker {
         return end('failed', `HTTP ${res.statusCode}`);
       }
       this.s.streams++;
+      c.streaming = true;
       if (c.endedAt !== undefined) {
         this.reconnectTimes.push(Math.round((this.now() - c.endedAt) * 10) / 10);
         c.endedAt = undefined;
@@ -149,6 +154,7 @@ export class SseChecker {
 
   async stop(): Promise<SseSummary> {
     this.stopping = true;
+    this.streamingAtEnd = this.clients.filter((c) => c.streaming).length;
     await Promise.all(
       this.clients.map(
         (c) =>
@@ -171,6 +177,7 @@ export class SseChecker {
       reconnects: this.reconnectTimes.length,
       maxReconnectMs: Math.max(0, ...this.reconnectTimes),
       allReconnected: this.clients.every((c) => c.endedAt === undefined),
+      streamingAtEnd: this.streamingAtEnd ?? this.clients.filter((c) => c.streaming).length,
       byVersion: { ...this.byVersion },
     };
   }
@@ -180,13 +187,14 @@ interface SseClient {
   index: number;
   lastId?: number;
   endedAt?: number;
+  streaming?: boolean;
   req?: http.ClientRequest;
   onFirstEvent?: () => void;
   onStopped?: () => void;
 }
 
 export function sseOk(s: SseSummary): boolean {
-  return s.lostIds === 0 && s.duplicateIds === 0 && s.abnormalEnds === 0 && s.failedConnects === 0 && s.allReconnected && s.events > 0;
+  return s.lostIds === 0 && s.duplicateIds === 0 && s.abnormalEnds === 0 && s.failedConnects === 0 && s.allReconnected && s.streamingAtEnd === s.clients;
 }
 
 export function formatSseSummary(s: SseSummary): string {
@@ -194,7 +202,7 @@ export function formatSseSummary(s: SseSummary): string {
   return [
     `sse: ${s.clients} clients, ${s.streams} streams, ${s.events} events, ids lost ${s.lostIds}, duplicated ${s.duplicateIds}`,
     `streams ended: clean (final event) ${s.cleanEnds}, abnormal ${s.abnormalEnds}`,
-    `reconnects ${s.reconnects}, max reconnect time ${s.maxReconnectMs} ms, every client reconnected: ${s.allReconnected ? 'yes' : 'NO'}`,
+    `reconnects ${s.reconnects}, max reconnect time ${s.maxReconnectMs} ms, every client reconnected: ${s.allReconnected ? 'yes' : 'NO'}, streaming at the end: ${s.streamingAtEnd} of ${s.clients}`,
     `failed connects: ${s.failedConnects}${s.failedConnects ? ' (' + kv(s.failedConnectsByCause) + ')' : ''}`,
     `events by version: ${kv(s.byVersion)}`,
   ].join('\n');

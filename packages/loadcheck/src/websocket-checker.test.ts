@@ -39,7 +39,7 @@ describe('WebSocketChecker on a real server', () => {
     await sleep(200);
     const summary = await wc.stop();
     await s.close();
-    expect(summary).toMatchObject({ clients: 3, connections: 5, cleanCloses: 1, abnormalCloses: 1, serverCloses: { 1012: 1, 1006: 1 }, failedConnects: 1, failedConnectsByCause: { 'HTTP 503': 1 }, reconnects: 2, allReconnected: true });
+    expect(summary).toMatchObject({ clients: 3, connections: 5, cleanCloses: 1, abnormalCloses: 1, serverCloses: { 1012: 1, 1006: 1 }, failedConnects: 1, failedConnectsByCause: { 'HTTP 503': 1 }, reconnects: 2, allReconnected: true, connectedAtEnd: 3 });
     expect(summary.messagesSent).toBeGreaterThan(10);
     expect(summary.messagesAnswered).toBeGreaterThanOrEqual(summary.messagesSent - 2);
     expect(summary.maxReconnectMs).toBeGreaterThan(0);

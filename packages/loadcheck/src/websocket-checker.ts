@@ -46,6 +46,8 @@ export interface WebSocketSummary {
   maxReconnectMs: number;
   /** Every client that was closed by the other side had connected again by the end. */
   allReconnected: boolean;
+  /** Clients with an open connection (hello received) when the run ended. */
+  connectedAtEnd: number;
   /** Hello messages by version and instance: who answered. */
   byVersion: Record<string, number>;
   byInstance: Record<string, number>;
@@ -65,6 +67,7 @@ export class WebSocketChecker {
   private sent = 0;
   private answered = 0;
   private connections = 0;
+  private connectedAtEnd?: number;
   private readonly failed: Record<string, number> = {};
   private readonly byVersion: Record<string, number> = {};
   private readonly byInstance: Record<string, number> = {};
@@ -168,6 +171,7 @@ export class WebSocketChecker {
   /** Stops sending, waits a moment for the last echoes, closes every client (1000) and summarises. */
   async stop(): Promise<WebSocketSummary> {
     this.stopping = true;
+    this.connectedAtEnd = this.clients.filter((c) => c.ws?.readyState === WebSocket.OPEN && c.timer !== undefined).length;
     for (const c of this.clients) clearInterval(c.timer);
     const until = this.now() + 1000;
     while (this.clients.some((c) => c.pending.size > 0 && c.ws?.readyState === WebSocket.OPEN) && this.now() < until) await new Promise((r) => setTimeout(r, 10));
@@ -215,6 +219,7 @@ export class WebSocketChecker {
       reconnects: reconnectTimes.length,
       maxReconnectMs: Math.max(0, ...reconnectTimes),
       allReconnected: this.closes.every((c) => c.reconnectMs !== undefined),
+      connectedAtEnd: this.connectedAtEnd ?? this.clients.filter((c) => c.ws?.readyState === WebSocket.OPEN).length,
       byVersion: { ...this.byVersion },
       byInstance: { ...this.byInstance },
     };
@@ -239,7 +244,7 @@ const round = (n: number) => Math.round(n * 10) / 10;
 
 /** Whether a WebSocket run is clean: nothing abnormal, no failed connect, everyone back, at most one message lost per clean close. */
 export function webSocketOk(s: WebSocketSummary): boolean {
-  return s.abnormalCloses === 0 && s.failedConnects === 0 && s.allReconnected && s.maxUnansweredPerCleanClose <= 1 && s.connections > 0;
+  return s.abnormalCloses === 0 && s.failedConnects === 0 && s.allReconnected && s.maxUnansweredPerCleanClose <= 1 && s.connectedAtEnd === s.clients;
 }
 
 export function formatWebSocketSummary(s: WebSocketSummary): string {
@@ -248,7 +253,7 @@ export function formatWebSocketSummary(s: WebSocketSummary): string {
     `websocket: ${s.clients} clients, ${s.connections} connections, ${s.messagesSent} messages sent, ${s.messagesAnswered} answered`,
     `closes by the server side: ${kv(s.serverCloses)} (clean ${s.cleanCloses}, abnormal ${s.abnormalCloses})`,
     `unanswered at a clean close: ${s.unansweredAtCleanClose} (at most ${s.maxUnansweredPerCleanClose} per close); lost with abnormal closes: ${s.unansweredAtAbnormalClose}`,
-    `reconnects ${s.reconnects}, max reconnect time ${s.maxReconnectMs} ms, every client reconnected: ${s.allReconnected ? 'yes' : 'NO'}`,
+    `reconnects ${s.reconnects}, max reconnect time ${s.maxReconnectMs} ms, every client reconnected: ${s.allReconnected ? 'yes' : 'NO'}, connected at the end: ${s.connectedAtEnd} of ${s.clients}`,
     `failed connects: ${s.failedConnects}${s.failedConnects ? ' (' + kv(s.failedConnectsByCause) + ')' : ''}`,
     `hello by version: ${kv(s.byVersion)}; by instance: ${kv(s.byInstance)}`,
   ].join('\n');
