@@ -89,6 +89,13 @@ export class WebSocketRelay implements LongLived {
     });
   }
 
+  /**
+   * Closes both sides at once. What the client sent while its close frame was on the way, and
+   * answers still on their way back, are lost (the close-handshake race; the client reconnects and
+   * resends). Closing the upstream first and the client after the upstream's close reply keeps those
+   * answers but widens the window by the upstream's close handshake: in the local deploy test it
+   * lost more messages (23 vs 7 for 45 closes), so both at once it is.
+   */
   async close(reason: 'draining' | 'stopping'): Promise<CloseOutcome> {
     if (this.client.readyState === WebSocket.OPEN) {
       closeWithTimeout(this.client, reason === 'draining' ? WS_SERVICE_RESTART : WS_GOING_AWAY, reason === 'draining' ? 'upstream restarting, reconnect' : 'balancer shutting down');
