@@ -5,6 +5,8 @@ jest.setTimeout(600_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The target is 1 s (printed); the bound checks "at once, no backoff or timeout" on a shared machine. */
 const RECONNECT_BOUND_MS = 2500;
+/** Where a long run is: written straight to stderr (jest shows console.log only at the end of a test). */
+const phase = (what: string) => process.stderr.write(`[long-lived e2e ${new Date().toISOString()}] ${what}\n`);
 
 /** 30 WebSocket clients, 10 event-stream clients and 200 GET/s through the balancer container. */
 async function startLongLivedLoad(lbUrl: string) {
@@ -25,7 +27,9 @@ describe('WebSockets and event streams through deploys on compose (real containe
   let lab: ComposeLab;
 
   beforeAll(async () => {
+    phase('compose up');
     lab = await ComposeLab.up();
+    phase('lab healthy');
   });
 
   afterAll(async () => {
@@ -36,11 +40,15 @@ describe('WebSockets and event streams through deploys on compose (real containe
     ['rolling', 'v2'],
     ['blue-green', 'v3'],
   ])('%s deploy: 0 abnormal closes, every client reconnected, no event id lost, 0 failed requests', async (strategy, version) => {
+    phase(`${strategy}: connecting 30 WebSocket and 10 SSE clients`);
     const load = await startLongLivedLoad(lab.lbUrl);
     await sleep(1500);
+    phase(`${strategy}: deploying ${version}`);
     const result = await lab.deploy('--strategy', strategy, '--version', version);
+    phase(`${strategy}: deploy exited ${result.code}`);
     await sleep(1500);
     const { ws, sse, get } = await load.stop();
+    phase(`${strategy}: load stopped`);
     console.log(`${result.output}\n${formatWebSocketSummary(ws)}\n${formatSseSummary(sse)}\nGET /api: ${formatSummary(get)}`);
     expect(result.code).toBe(0);
     expect(ws.abnormalCloses).toBe(0);

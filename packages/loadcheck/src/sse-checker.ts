@@ -56,10 +56,11 @@ export class SseChecker {
     return this.now() - this.startedAt;
   }
 
-  /** Opens every stream; resolves once each has its first event. */
-  async start(): Promise<void> {
+  /** Opens every stream; resolves once each has its first event, or after `startTimeoutMs` (10 s) at most. */
+  async start(startTimeoutMs = 10_000): Promise<void> {
     this.startedAt = this.now();
-    await Promise.all(
+    let timer: NodeJS.Timeout | undefined;
+    const all = Promise.all(
       Array.from({ length: this.options.clients }, (_, index) => {
         const c: SseClient = { index };
         this.clients.push(c);
@@ -69,6 +70,8 @@ export class SseChecker {
         });
       }),
     );
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, startTimeoutMs)))]);
+    clearTimeout(timer);
   }
 
   private open(c: SseClient): void {

@@ -82,8 +82,11 @@ export class WebSocketChecker {
     return this.now() - this.startedAt;
   }
 
-  /** Connects every client; resolves once each has had its first hello (or failed and is retrying). */
-  async start(): Promise<void> {
+  /**
+   * Connects every client; resolves once each has had its first hello, or after `startTimeoutMs`
+   * (10 s) with those that have not still retrying: a run never waits for ever.
+   */
+  async start(startTimeoutMs = 10_000): Promise<void> {
     this.startedAt = this.now();
     const first: Promise<void>[] = [];
     for (let i = 0; i < this.options.clients; i++) {
@@ -92,7 +95,9 @@ export class WebSocketChecker {
       first.push(new Promise((resolve) => (c.onHello = resolve)));
       this.connect(c);
     }
-    await Promise.all(first);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(first), new Promise((r) => (timer = setTimeout(r, startTimeoutMs)))]);
+    clearTimeout(timer);
   }
 
   private connect(c: Client): void {
@@ -121,7 +126,16 @@ export class WebSocketChecker {
       if (!opened && !counted) this.fail(err.code ?? err.message);
       counted = true;
     });
-    ws.on('open', () => (opened = true));
+    ws.on('open', () => {
+      opened = true;
+      // A connection that opens but never says hello is as good as failed: cut it (it reconnects).
+      const noHello = setTimeout(() => {
+        if (hello) return;
+        this.fail('NO_HELLO');
+        ws.terminate();
+      }, 5000);
+      ws.once('close', () => clearTimeout(noHello));
+    });
     ws.on('message', (data) => {
       const text = data.toString();
       if (!hello) {
