@@ -155,7 +155,10 @@ export class SseChecker {
     c.onFirstEvent = undefined;
   }
 
+  /** Gives clients that are reconnecting right now up to 2 s to be streaming again, then ends every stream. */
   async stop(): Promise<SseSummary> {
+    const until = this.now() + 2000;
+    while (this.clients.some((c) => !c.streaming) && this.now() < until) await new Promise((r) => setTimeout(r, 10));
     this.stopping = true;
     this.streamingAtEnd = this.clients.filter((c) => c.streaming).length;
     await Promise.all(

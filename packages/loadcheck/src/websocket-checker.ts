@@ -160,6 +160,7 @@ export class WebSocketChecker {
     });
     ws.on('close', (code) => {
       clearInterval(c.timer);
+      c.timer = undefined;
       if (!opened) return retry(); // never opened: retry after a pause (the failure is already counted)
       if (c.closing || this.stopping) return c.onClosed?.();
       const close: ServerClose = { client: c.index, code, abnormal: code === 1006, unanswered: c.pending.size, atMs: round(this.elapsedMs) };
@@ -182,10 +183,16 @@ export class WebSocketChecker {
     this.failed[cause] = (this.failed[cause] ?? 0) + 1;
   }
 
-  /** Stops sending, waits a moment for the last echoes, closes every client (1000) and summarises. */
+  /**
+   * Gives clients that are reconnecting right now up to 2 s to be back, stops sending, waits a
+   * moment for the last echoes, closes every client (1000) and summarises.
+   */
   async stop(): Promise<WebSocketSummary> {
+    const back = this.now() + 2000;
+    const connected = (c: Client) => c.ws?.readyState === WebSocket.OPEN && c.timer !== undefined;
+    while (this.clients.some((c) => !connected(c)) && this.now() < back) await new Promise((r) => setTimeout(r, 10));
     this.stopping = true;
-    this.connectedAtEnd = this.clients.filter((c) => c.ws?.readyState === WebSocket.OPEN && c.timer !== undefined).length;
+    this.connectedAtEnd = this.clients.filter(connected).length;
     for (const c of this.clients) clearInterval(c.timer);
     const until = this.now() + 1000;
     while (this.clients.some((c) => c.pending.size > 0 && c.ws?.readyState === WebSocket.OPEN) && this.now() < until) await new Promise((r) => setTimeout(r, 10));
