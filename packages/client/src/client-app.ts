@@ -12,6 +12,8 @@ export interface ClientAppDeps {
   now?: () => number;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** The `/events` Server-Sent Events handler (LongLivedEndpoints.events); 404 without one. */
+  events?: (req: express.Request, res: express.Response) => void;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -63,6 +65,8 @@ export function createClientApp(config: ClientConfig, lifecycle: Lifecycle, deps
     }
     res.json(body);
   };
+  if (deps.events) app.get('/events', deps.events);
+
   // The same answer for every method, so POSTs with JSON bodies can be proxied and checked too.
   app.all(['/api', '/api/*rest'], express.json({ limit: '1mb' }), (req, res, next) => {
     api(req, res).catch(next);

@@ -18,6 +18,8 @@ export interface ClientConfig {
   readonly shutdownQuietMs: number;
   /** Hard limit for in-flight requests to finish after we stop accepting. */
   readonly shutdownTimeoutMs: number;
+  /** Interval between two `/events` (Server-Sent Events) events. */
+  readonly eventsIntervalMs: number;
   /** Longer than the balancer's idle socket lifetime, so the balancer always closes first. */
   readonly keepAliveTimeoutMs: number;
 }
@@ -66,6 +68,7 @@ export function readClientConfig(env: Env = process.env, hostname: () => string 
     shutdownDrainMs: int('SHUTDOWN_DRAIN_MS', 5000, 0, 60_000),
     shutdownQuietMs: int('SHUTDOWN_QUIET_MS', 1000, 0, 60_000),
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 3500, 0, 600_000),
+    eventsIntervalMs: int('EVENTS_INTERVAL_MS', 1000, 10, 60_000),
     keepAliveTimeoutMs: int('KEEP_ALIVE_TIMEOUT_MS', 15_000, 1000, 600_000),
   };
   if (problems.length > 0) throw new ClientConfigError(problems);

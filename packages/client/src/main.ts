@@ -1,6 +1,7 @@
 import { createClientApp } from './client-app';
 import { ClientConfigError, readClientConfig } from './client-config';
 import { GracefulServer } from './graceful-server';
+import { LongLivedEndpoints } from './long-lived-endpoints';
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ time: new Date().toISOString(), component: 'client', msg, ...fields }) + '\n');
@@ -18,23 +19,29 @@ async function main(): Promise<void> {
     throw err;
   }
   const server = new GracefulServer({ ...config, log });
-  const app = createClientApp(config, server);
-  await server.start(app);
-  log('listening', { port: server.port, version: config.version, instance: config.instance });
+  const longLived = new LongLivedEndpoints({ version: config.version, instance: config.instance, eventsIntervalMs: config.eventsIntervalMs });
+  const app = createClientApp(config, server, { events: longLived.events });
 
-  // As PID 1 in a container, Node ignores SIGTERM unless it is handled (FIELD-NOTES).
+  // As PID 1 in a container, Node ignores SIGTERM unless it is handled (docs/graceful-shutdown.md).
+  // Exit 0 only for a clean stop: a request cut by SHUTDOWN_TIMEOUT_MS is a failed one (exit 1).
   const onSignal = (signal: NodeJS.Signals) => {
     log('signal received', { signal });
     server.stop().then(
-      () => process.exit(0),
+      (r) => {
+        if (r.cut > 0) log('shutdown cut requests in flight', { cut: r.cut });
+        process.exit(r.cut > 0 ? 1 : 0);
+      },
       (err) => {
         log('shutdown failed', { error: String(err) });
         process.exit(1);
       },
     );
   };
+  // Handled before listening: a signal that arrives while starting also ends the process cleanly.
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  await server.start(app, longLived);
+  log('listening', { port: server.port, version: config.version, instance: config.instance });
 }
 
 main().catch((err) => {

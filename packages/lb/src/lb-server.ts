@@ -12,6 +12,7 @@ import type { Transition, Upstream } from './pool/upstream';
 import type { UpstreamConfig } from './config/lb-config';
 import type { SplitEntry } from './balancing/traffic-split';
 import { UpstreamPool } from './pool/upstream-pool';
+import { LongLivedProxy } from './proxy/long-lived-proxy';
 import { ProxyHandler } from './proxy/proxy-handler';
 import { closeGracefully, createTrafficServer, listen } from './traffic-server';
 
@@ -35,6 +36,7 @@ export class LoadBalancer {
   readonly health: HealthChecker;
   readonly metrics: LbMetrics;
   private readonly proxy: ProxyHandler;
+  private readonly longLived: LongLivedProxy;
   private readonly log: Logger;
   private readonly fleet?: WorkerFleet;
   private server?: http.Server;
@@ -50,6 +52,7 @@ export class LoadBalancer {
     this.health = new HealthChecker(config.healthCheck, deps.probe ?? httpProbe, deps.timers ?? realTimers);
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, this.log, this.metrics);
+    this.longLived = new LongLivedProxy(this.pool, config, this.log);
     if (config.workers > 1) {
       this.fleet = new WorkerFleet(
         config.workers,
@@ -74,7 +77,7 @@ export class LoadBalancer {
   async start(): Promise<void> {
     if (this.fleet) await this.fleet.start();
     else {
-      this.server = createTrafficServer(this.pool, this.proxy);
+      this.server = createTrafficServer(this.pool, this.proxy, this.longLived);
       await listen(this.server, this.config.listen.port, this.config.listen.host);
     }
     const { admin } = this.config;
@@ -105,17 +108,22 @@ export class LoadBalancer {
 
   /**
    * Stops sending new requests to an upstream and waits (up to `waitMs`) for its in-flight requests.
-   * Resolves with whether it drained; the upstream stays draining either way.
+   * Resolves with whether it drained; the upstream stays draining either way. Its WebSockets and
+   * event streams are closed cleanly after `proxy.longLivedGraceMs` (counted in `longLivedClosed`).
    */
-  async drain(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number }> {
+  async drain(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number; longLivedClosed: number; longLivedCut: number }> {
     u.setAdmin('draining', 'drain requested');
     const began = Date.now();
+    const graceMs = Math.min(this.config.proxy.longLivedGraceMs, waitMs);
+    const longLived = this.fleet ? this.fleet.closeLongLived(u.name, graceMs) : this.longLived.drain(u.name, graceMs);
     let inFlight = await this.inFlight(u);
     while (inFlight > 0 && Date.now() - began < waitMs) {
       await new Promise((r) => setTimeout(r, 10));
       inFlight = await this.inFlight(u);
     }
-    return { drained: inFlight === 0, waitedMs: Date.now() - began };
+    const closed = await longLived;
+    if (closed.closed + closed.cut > 0) this.log.info('long-lived connections closed', { upstream: u.name, clean: closed.closed, cut: closed.cut });
+    return { drained: inFlight === 0, waitedMs: Date.now() - began, longLivedClosed: closed.closed, longLivedCut: closed.cut };
   }
 
   /** Requests in flight to `u`: counted here, or asked of every worker in cluster mode. */
@@ -147,7 +155,7 @@ export class LoadBalancer {
   }
 
   /** Drains (up to `waitMs`), then removes the upstream; requests still in flight after that are cut. */
-  async removeUpstream(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number }> {
+  async removeUpstream(u: Upstream, waitMs: number): Promise<Awaited<ReturnType<LoadBalancer['drain']>>> {
     const result = await this.drain(u, waitMs);
     this.health.unwatch(u);
     this.pool.remove(u.name);
@@ -171,8 +179,11 @@ export class LoadBalancer {
       this.health.stop();
       this.adminServer?.close();
       this.adminServer?.closeAllConnections();
+      const closing = this.longLived.closeAll();
       if (this.server) await closeGracefully(this.server, timeoutMs);
+      await closing;
       await this.fleet?.stop(timeoutMs);
+      this.longLived.close();
       this.proxy.close();
       this.pool.destroy();
     })();

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import express from 'express';
 import type { UpstreamPool } from './pool/upstream-pool';
+import type { LongLivedProxy } from './proxy/long-lived-proxy';
 import type { ProxyHandler } from './proxy/proxy-handler';
 
 /** Paths under this prefix are the balancer's own; everything else is proxied. */
@@ -10,7 +11,7 @@ const OWN_PREFIX = '/__lb/';
  * The traffic port's server: the balancer's own `/__lb/health` and the proxy for everything else.
  * Used by the single-process balancer and by each cluster worker.
  */
-export function createTrafficServer(pool: UpstreamPool, proxy: ProxyHandler): http.Server {
+export function createTrafficServer(pool: UpstreamPool, proxy: ProxyHandler, longLived?: LongLivedProxy): http.Server {
   // The balancer's own endpoints use express; proxied traffic skips its middleware stack, which
   // would only add cost to every request (and body parsers would consume proxied bodies).
   const own = express();
@@ -26,6 +27,8 @@ export function createTrafficServer(pool: UpstreamPool, proxy: ProxyHandler): ht
   // Clients may keep connections open; stay above common client idle timeouts.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // WebSockets and other upgrades; event streams the proxy answers with.
+  longLived?.attach(server, proxy);
   return server;
 }
 

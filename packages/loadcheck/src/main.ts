@@ -1,84 +1,76 @@
 #!/usr/bin/env node
 import fs from 'node:fs';
+import { type CliOptions, parseCliArgs, usage } from './cli-options';
 import { LoadChecker } from './load-checker';
+import { formatSseSummary, SseChecker, sseOk } from './sse-checker';
 import { formatSummary, summarize } from './summarize';
+import { formatWebSocketSummary, WebSocketChecker, webSocketOk } from './websocket-checker';
 
-const USAGE = `usage: npm run loadcheck -- [--url http://127.0.0.1:8080/api] [--rate 200] [--duration 10s] [--method GET|POST] [--body JSON] [--connections 64] [--json file]`;
+/** Progress always goes to stderr; the summary to stdout, unless stdout carries the JSON (`--json -`). */
+const progress = (line: string) => process.stderr.write(line + '\n');
 
-function fail(msg: string): never {
-  process.stderr.write(`loadcheck: ${msg}\n${USAGE}\n`);
+async function run(o: CliOptions): Promise<number> {
+  const human = o.json === '-' ? progress : (line: string) => process.stdout.write(line + '\n');
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let result: { ok: boolean; text: string; summary: unknown };
+  if (o.mode === 'http') {
+    const lc = new LoadChecker({ url: o.url, rate: o.rate, method: o.method, body: o.body, connections: o.connections });
+    progress(`${o.method} ${o.url} at ${o.rate}/s for ${o.durationMs / 1000} s...`);
+    lc.start();
+    const tick = setInterval(() => {
+      const s = summarize(lc.outcomes);
+      progress(`  ${(lc.elapsedMs / 1000).toFixed(0)} s: ${s.sent} answered, ${s.failed} failed`);
+    }, 2000);
+    await sleep(o.durationMs);
+    clearInterval(tick);
+    const s = summarize(await lc.stop());
+    result = { ok: s.failed === 0 && s.sent > 0, text: formatSummary(s) + (s.sent === 0 ? '\nnothing was sent: run longer or at a higher rate' : ''), summary: s };
+  } else if (o.mode === 'websocket') {
+    const wc = new WebSocketChecker({ url: o.url, clients: o.clients, messageIntervalMs: o.intervalMs });
+    progress(`${o.clients} WebSocket clients on ${o.url}, a message every ${o.intervalMs} ms each, for ${o.durationMs / 1000} s...`);
+    // The duration starts now, connected or not: an unreachable target must not hang the run.
+    void wc.start();
+    const tick = setInterval(() => {
+      const s = wc.summary();
+      progress(`  ${(wc.elapsedMs / 1000).toFixed(0)} s: ${s.messagesAnswered}/${s.messagesSent} answered, closes clean ${s.cleanCloses} abnormal ${s.abnormalCloses}`);
+    }, 2000);
+    await sleep(o.durationMs);
+    clearInterval(tick);
+    const s = await wc.stop();
+    result = { ok: webSocketOk(s), text: formatWebSocketSummary(s), summary: s };
+  } else {
+    const sc = new SseChecker({ url: o.url, clients: o.clients });
+    progress(`${o.clients} event-stream clients on ${o.url} for ${o.durationMs / 1000} s...`);
+    void sc.start();
+    const tick = setInterval(() => {
+      const s = sc.summary();
+      progress(`  ${(sc.elapsedMs / 1000).toFixed(0)} s: ${s.events} events, ids lost ${s.lostIds}, abnormal ends ${s.abnormalEnds}`);
+    }, 2000);
+    await sleep(o.durationMs);
+    clearInterval(tick);
+    const s = await sc.stop();
+    result = { ok: sseOk(s), text: formatSseSummary(s), summary: s };
+  }
+  human(result.text);
+  const json = JSON.stringify({ mode: o.mode, ok: result.ok, ...(result.summary as object) }, null, 2) + '\n';
+  if (o.json === '-') process.stdout.write(json);
+  else if (o.json) fs.writeFileSync(o.json, json);
+  return result.ok ? 0 : 1;
+}
+
+const parsed = parseCliArgs(process.argv.slice(2));
+if ('help' in parsed) {
+  process.stdout.write(usage() + '\n');
+  process.exit(0);
+}
+if ('problems' in parsed) {
+  process.stderr.write(`loadcheck: ${parsed.problems.length === 1 ? parsed.problems[0] : 'bad arguments:\n  - ' + parsed.problems.join('\n  - ')}\n\n${usage()}\n`);
   process.exit(2);
 }
-
-function parse(argv: string[]) {
-  const o = { url: 'http://127.0.0.1:8080/api', rate: 200, durationMs: 10_000, method: 'GET', body: undefined as unknown, connections: 64, json: undefined as string | undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const v = argv[++i];
-    if (v === undefined) fail(`${flag}: needs a value`);
-    switch (flag) {
-      case '--url':
-        try {
-          const u = new URL(v);
-          if (u.protocol !== 'http:') fail(`--url: only http:// is supported, got "${v}"`);
-        } catch {
-          fail(`--url: "${v}" is not a URL`);
-        }
-        o.url = v;
-        break;
-      case '--rate':
-        o.rate = Number(v);
-        if (!(o.rate > 0 && o.rate <= 100_000)) fail(`--rate: expected requests per second from 1 to 100000, got "${v}"`);
-        break;
-      case '--duration': {
-        const m = /^(\d+)(ms|s|m)?$/.exec(v);
-        if (!m) fail(`--duration: expected e.g. 500ms, 10s or 1m, got "${v}"`);
-        o.durationMs = Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 1);
-        break;
-      }
-      case '--method':
-        o.method = v.toUpperCase();
-        break;
-      case '--body':
-        try {
-          o.body = JSON.parse(v);
-        } catch {
-          fail(`--body: not valid JSON: ${v}`);
-        }
-        break;
-      case '--connections':
-        o.connections = Number(v);
-        if (!Number.isInteger(o.connections) || o.connections < 1) fail(`--connections: expected a positive integer, got "${v}"`);
-        break;
-      case '--json':
-        o.json = v;
-        break;
-      default:
-        fail(`unknown argument "${flag}"`);
-    }
-  }
-  return o;
-}
-
-async function main() {
-  const o = parse(process.argv.slice(2));
-  const lc = new LoadChecker({ url: o.url, rate: o.rate, method: o.method, body: o.body, connections: o.connections });
-  process.stdout.write(`${o.method} ${o.url} at ${o.rate}/s for ${o.durationMs / 1000} s...\n`);
-  lc.start();
-  const progress = setInterval(() => {
-    const s = summarize(lc.outcomes);
-    process.stdout.write(`  ${(lc.elapsedMs / 1000).toFixed(0)} s: ${s.sent} answered, ${s.failed} failed\n`);
-  }, 2000);
-  await new Promise((r) => setTimeout(r, o.durationMs));
-  clearInterval(progress);
-  const outcomes = await lc.stop();
-  const s = summarize(outcomes);
-  process.stdout.write(formatSummary(s) + '\n');
-  if (o.json) fs.writeFileSync(o.json, JSON.stringify(s, null, 2) + '\n');
-  process.exit(s.failed === 0 ? 0 : 1);
-}
-
-main().catch((err) => {
-  process.stderr.write(`loadcheck: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+run(parsed.options).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`loadcheck: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

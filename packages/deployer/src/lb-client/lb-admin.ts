@@ -23,6 +23,18 @@ export interface DrainResult {
   drained: boolean;
   waitedMs: number;
   inFlight: number;
+  /** WebSockets and event streams the balancer closed cleanly after its grace period (1012 / final event). */
+  longLivedClosed?: number;
+  /** Other upgraded connections it had to cut. */
+  longLivedCut?: number;
+}
+
+/** How a drain ended, in a few words (the progress line, the receipt). */
+export function describeDrain(r: DrainResult): string {
+  const base = r.drained ? `drained after ${r.waitedMs} ms` : `drain timed out with ${r.inFlight} in flight`;
+  const closed = r.longLivedClosed ? `, ${r.longLivedClosed} WebSocket/event streams closed cleanly` : '';
+  const cut = r.longLivedCut ? `, ${r.longLivedCut} other upgraded connections cut` : '';
+  return base + closed + cut;
 }
 
 /** The deployer's view of the balancer; the HTTP implementation talks to the admin API. */

@@ -2,6 +2,7 @@ import type { DeployReport } from '../deploy-report';
 import { DeployError } from '../lb-client/deploy-error';
 import type { Instance } from '../runtime/runtime';
 import type { DeployContext, DeployOptions } from './deploy-context';
+import { describeDrain } from '../lb-client/lb-admin';
 
 export interface BlueGreenOptions extends DeployOptions {
   /** After the switch, keep blue running (drained) this long; `--rollback` during it swaps back. */
@@ -58,7 +59,7 @@ export async function blueGreenDeploy(ctx: DeployContext, o: BlueGreenOptions): 
     await ctx.step('*', 'switch', () => ctx.lb.setSplit(greenFirst), () => 'all traffic to green in one call');
     switched = true;
     report.switchedAt = Date.now();
-    await Promise.all(blues.map((b) => ctx.step(b.slot, 'drain', () => ctx.lb.drain(b.name, o.drainTimeoutMs), (r) => (r.drained ? `drained after ${r.waitedMs} ms` : `drain timed out with ${r.inFlight} in flight`))));
+    await Promise.all(blues.map((b) => ctx.step(b.slot, 'drain', () => ctx.lb.drain(b.name, o.drainTimeoutMs), describeDrain)));
 
     if (o.keepBlueMs > 0 && (await keepBlue(ctx, o.keepBlueMs))) {
       // An operator swapped back (npm run deploy -- --strategy blue-green --rollback): retire green.

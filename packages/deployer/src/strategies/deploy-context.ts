@@ -5,6 +5,7 @@ import { DeployError } from '../lb-client/deploy-error';
 import type { StepObserver } from '../journal/deploy-journal';
 import type { LbAdmin } from '../lb-client/lb-admin';
 import type { Instance, Runtime } from '../runtime/runtime';
+import { describeDrain } from '../lb-client/lb-admin';
 
 export interface DeployOptions {
   version: string;
@@ -130,8 +131,7 @@ export class DeployContext {
 
   /** Drains an instance in the balancer and removes it from there; it serves nothing afterwards. */
   async takeOut(slot: string, inst: Instance, drainTimeoutMs: number): Promise<void> {
-    await this.step(slot, 'drain', () => this.lb.drain(inst.name, drainTimeoutMs), (r) =>
-      r.drained ? `drained after ${r.waitedMs} ms` : `drain timed out with ${r.inFlight} in flight`,
+    await this.step(slot, 'drain', () => this.lb.drain(inst.name, drainTimeoutMs), describeDrain,
     );
     await this.step(slot, 'deregister', () => this.lb.remove(inst.name, 0));
   }

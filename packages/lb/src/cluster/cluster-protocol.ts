@@ -12,13 +12,16 @@ export type ToWorker =
   | { t: 'init'; config: LbConfig; state: PoolState; worker: number }
   | { t: 'state'; state: PoolState }
   | { t: 'query'; id: number; what: 'stats' }
-  | { t: 'stop'; timeoutMs: number };
+  | { t: 'stop'; timeoutMs: number }
+  /** A drain: close the upstream's long-lived connections after the grace period; answer how many. */
+  | { t: 'closeLongLived'; id: number; name: string; graceMs: number };
 
 export type FromWorker =
   | { t: 'ready'; port: number }
   | { t: 'failed'; message: string }
   | { t: 'passive'; name: string; result: CheckResult }
-  | { t: 'reply'; id: number; stats: WorkerStats };
+  | { t: 'reply'; id: number; stats: WorkerStats }
+  | { t: 'longLivedClosed'; id: number; closed: number; cut: number };
 
 /** One upstream's counters in one worker. */
 export interface UpstreamCounters {

@@ -4,6 +4,7 @@ import type { LbConfig } from '../config/lb-config';
 import type { Logger } from '../logger';
 import { LbMetrics } from '../metrics/lb-metrics';
 import { UpstreamPool } from '../pool/upstream-pool';
+import { LongLivedProxy } from '../proxy/long-lived-proxy';
 import { ProxyHandler } from '../proxy/proxy-handler';
 import { closeGracefully, createTrafficServer, listen } from '../traffic-server';
 import type { FromWorker, ToWorker, WorkerStats } from './cluster-protocol';
@@ -22,6 +23,7 @@ export class LbWorker {
   readonly pool: UpstreamPool;
   private readonly metrics: LbMetrics;
   private readonly proxy: ProxyHandler;
+  private readonly longLived: LongLivedProxy;
   private server?: http.Server;
   private stopping?: Promise<void>;
 
@@ -36,6 +38,7 @@ export class LbWorker {
     );
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, log, this.metrics);
+    this.longLived = new LongLivedProxy(this.pool, config, log);
   }
 
   get port(): number {
@@ -43,14 +46,15 @@ export class LbWorker {
   }
 
   /** Handles a state change or a query from the primary (init and stop belong to the process: runWorker). */
-  onMessage(msg: Extract<ToWorker, { t: 'state' | 'query' }>): void {
+  onMessage(msg: Extract<ToWorker, { t: 'state' | 'query' | 'closeLongLived' }>): void {
     if (msg.t === 'state') this.pool.applyState(msg.state);
+    else if (msg.t === 'closeLongLived') void this.longLived.drain(msg.name, msg.graceMs).then((r) => this.primary.send({ t: 'longLivedClosed', id: msg.id, ...r }));
     else this.primary.send({ t: 'reply', id: msg.id, stats: this.stats() });
   }
 
   /** Listens on the traffic port (shared with the other workers through node:cluster). */
   async start(): Promise<void> {
-    const server = createTrafficServer(this.pool, this.proxy);
+    const server = createTrafficServer(this.pool, this.proxy, this.longLived);
     this.server = server;
     await listen(server, this.config.listen.port, this.config.listen.host);
   }
@@ -75,7 +79,10 @@ export class LbWorker {
   /** Finishes in-flight requests (up to `timeoutMs`), closes connections. Idempotent. */
   stop(timeoutMs: number): Promise<void> {
     this.stopping ??= (async () => {
+      const closing = this.longLived.closeAll();
       if (this.server) await closeGracefully(this.server, timeoutMs);
+      await closing;
+      this.longLived.close();
       this.proxy.close();
       this.pool.destroy();
     })();

@@ -56,6 +56,7 @@ export class WorkerFleet {
   /** Counters of workers that have exited. */
   private retired: WorkerStats = { noUpstream: 0, upstreams: {} };
   private nextQuery = 1;
+  private readonly longLivedReplies = new Map<number, (m: Member, r: { closed: number; cut: number }) => void>();
   private stopping = false;
   private restartDelayMs = 500;
   private _port = 0;
@@ -114,6 +115,9 @@ export class WorkerFleet {
           case 'reply':
             this.onReply(m, msg.id, msg.stats);
             break;
+          case 'longLivedClosed':
+            this.longLivedReplies.get(msg.id)?.(m, msg);
+            break;
         }
       });
       handle.onExit((code, signal) => {
@@ -153,6 +157,30 @@ export class WorkerFleet {
   async inFlight(name: string): Promise<number> {
     const replies = await this.query();
     return replies.reduce((n, s) => n + (s.upstreams[name]?.inFlight ?? 0), 0);
+  }
+
+  /** A drain of `name`'s long-lived connections in every worker (see LongLivedProxy.drain); the sums. */
+  closeLongLived(name: string, graceMs: number): Promise<{ closed: number; cut: number }> {
+    const id = this.nextQuery++;
+    const waiting = new Set([...this.members].filter((m) => m.ready && !m.exited));
+    const sum = { closed: 0, cut: 0 };
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.longLivedReplies.delete(id);
+        resolve(sum);
+      };
+      // Closing takes the grace period plus the close handshakes (each cut after 2 s).
+      const timer = setTimeout(done, graceMs + QUERY_TIMEOUT_MS + 3000);
+      this.longLivedReplies.set(id, (m, r) => {
+        if (!waiting.delete(m)) return;
+        sum.closed += r.closed;
+        sum.cut += r.cut;
+        if (waiting.size === 0) done();
+      });
+      if (waiting.size === 0) return done();
+      for (const m of waiting) m.handle.send({ t: 'closeLongLived', id, name, graceMs });
+    });
   }
 
   private query(): Promise<WorkerStats[]> {

@@ -53,6 +53,14 @@ export interface LbConfig {
     readonly idleSocketMs: number;
     /** Request bodies up to this size are buffered so a failed connection can be retried elsewhere. */
     readonly retryBodyLimitBytes: number;
+    /**
+     * A drained upstream's WebSockets and event streams get this long to end by themselves, then the
+     * balancer closes them cleanly (close frame 1012, a final event). They never end on their own,
+     * so waiting longer only makes the deploy slower.
+     */
+    readonly longLivedGraceMs: number;
+    /** Upgraded connections (WebSockets...) one balancer process holds at most; beyond, upgrades get 503. */
+    readonly maxUpgraded: number;
   };
 }
 
@@ -78,5 +86,5 @@ export const DEFAULT_CONFIG: LbConfig = {
   healthCheck: { path: '/ping', intervalMs: 1000, startIntervalMs: 200, timeoutMs: 500, fall: 3, rise: 1 },
   admin: { enabled: true, host: '127.0.0.1', port: 8090 },
   routing: { userKeyHeader: 'x-user-id', userKeyCookie: 'user_id', forceGroupHeader: 'x-route-group', forceGroupCookie: 'route_group' },
-  proxy: { connectTimeoutMs: 1000, upstreamTimeoutMs: 30_000, idleSocketMs: 4000, retryBodyLimitBytes: 1024 * 1024 },
+  proxy: { connectTimeoutMs: 1000, upstreamTimeoutMs: 30_000, idleSocketMs: 4000, retryBodyLimitBytes: 1024 * 1024, longLivedGraceMs: 2000, maxUpgraded: 4096 },
 };

@@ -13,7 +13,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   admin: ['enabled', 'host', 'port', 'tokenFile'],
   listen: ['host', 'port'],
   healthCheck: ['path', 'intervalMs', 'startIntervalMs', 'timeoutMs', 'fall', 'rise'],
-  proxy: ['connectTimeoutMs', 'upstreamTimeoutMs', 'idleSocketMs', 'retryBodyLimitBytes'],
+  proxy: ['connectTimeoutMs', 'upstreamTimeoutMs', 'idleSocketMs', 'retryBodyLimitBytes', 'longLivedGraceMs', 'maxUpgraded'],
   upstream: ['url', 'name', 'group', 'weight'],
 };
 
@@ -99,6 +99,8 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
       upstreamTimeoutMs: int(px, 'proxy', 'upstreamTimeoutMs', d.proxy.upstreamTimeoutMs, 1, 3_600_000),
       idleSocketMs: int(px, 'proxy', 'idleSocketMs', d.proxy.idleSocketMs, 100, 3_600_000),
       retryBodyLimitBytes: int(px, 'proxy', 'retryBodyLimitBytes', d.proxy.retryBodyLimitBytes, 0, 1024 ** 3),
+      longLivedGraceMs: int(px, 'proxy', 'longLivedGraceMs', d.proxy.longLivedGraceMs, 0, 3_600_000),
+      maxUpgraded: int(px, 'proxy', 'maxUpgraded', d.proxy.maxUpgraded, 0, 1_000_000),
     },
   };
   // A check that outlives its interval would overlap the next one.

@@ -73,6 +73,8 @@ class ProxyRequest implements PendingRequest {
  */
 export class ProxyHandler {
   private readonly proxy: httpProxy;
+  /** Takes over a response that is a long-lived stream (Server-Sent Events); true when it did. */
+  onEventStream?: (upstream: Upstream, proxyRes: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
   constructor(
     private readonly pool: UpstreamPool,
@@ -171,7 +173,7 @@ export class ProxyHandler {
     // An upstream that dies mid-body must not leave the client waiting forever.
     proxyRes.once('aborted', () => res.destroy());
     res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, responseHeaders(proxyRes.rawHeaders, ctx.upstream.name));
-    proxyRes.pipe(res);
+    if (!this.onEventStream?.(ctx.upstream, proxyRes, res)) proxyRes.pipe(res);
   }
 
   private onError(ctx: ProxyRequest, err: NodeJS.ErrnoException): void {
