@@ -8,9 +8,8 @@ import { HealthChecker, realTimers, type Timers } from './health/health-checker'
 import { httpProbe, type Probe } from './health/http-probe';
 import { createLogger, type Logger } from './logger';
 import { LbMetrics } from './metrics/lb-metrics';
-import type { Transition, Upstream } from './pool/upstream';
-import type { UpstreamConfig } from './config/lb-config';
-import type { SplitEntry } from './balancing/traffic-split';
+import type { Transition } from './pool/upstream';
+import { UpstreamControl } from './admin/upstream-control';
 import { UpstreamPool } from './pool/upstream-pool';
 import { ProxyHandler } from './proxy/proxy-handler';
 import { closeGracefully, createTrafficServer, listen } from './traffic-server';
@@ -34,6 +33,8 @@ export class LoadBalancer {
   readonly pool: UpstreamPool;
   readonly health: HealthChecker;
   readonly metrics: LbMetrics;
+  /** The routing operations the admin API may call (and nothing else of the balancer). */
+  readonly control: UpstreamControl;
   private readonly proxy: ProxyHandler;
   private readonly log: Logger;
   private readonly fleet?: WorkerFleet;
@@ -56,10 +57,19 @@ export class LoadBalancer {
         config,
         deps.forkWorker ?? clusterForker(path.join(__dirname, 'main.js')),
         () => this.pool.exportState(),
-        (name, result) => this.pool.get(name)?.reportPassiveFailure(result),
+        (name, result) => (result ? this.pool.get(name)?.reportPassiveFailure(result) : this.pool.get(name)?.reportPassiveSuccess()),
         this.log,
       );
     }
+    const fleet = this.fleet;
+    this.control = new UpstreamControl({
+      pool: this.pool,
+      health: this.health,
+      metrics: this.metrics,
+      log: this.log,
+      inFlight: (u) => (fleet ? fleet.inFlight(u.name) : u.inFlight),
+      refreshStats: () => this.refreshStats(),
+    });
   }
 
   get port(): number {
@@ -79,7 +89,7 @@ export class LoadBalancer {
     }
     const { admin } = this.config;
     if (admin.enabled) {
-      this.adminServer = http.createServer(createAdminApi(this, admin.token));
+      this.adminServer = http.createServer(createAdminApi(this.control, admin.token));
       await listen(this.adminServer, admin.port, admin.host);
       if (!admin.token) this.log.warn('admin API refuses every request: no LB_ADMIN_TOKEN set', { port: this.adminPort });
     }
@@ -94,35 +104,6 @@ export class LoadBalancer {
     });
   }
 
-  /** Adds an upstream at runtime; it is health-checked at once and gets traffic once healthy (and enabled). */
-  addUpstream(config: UpstreamConfig, enabled: boolean): Upstream {
-    const u = this.pool.add(config);
-    if (!enabled) u.setAdmin('disabled', 'added disabled');
-    this.log.info('upstream added', { upstream: u.name, url: u.url, group: u.group, weight: u.weight, enabled });
-    this.health.watch(u);
-    return u;
-  }
-
-  /**
-   * Stops sending new requests to an upstream and waits (up to `waitMs`) for its in-flight requests.
-   * Resolves with whether it drained; the upstream stays draining either way.
-   */
-  async drain(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number }> {
-    u.setAdmin('draining', 'drain requested');
-    const began = Date.now();
-    let inFlight = await this.inFlight(u);
-    while (inFlight > 0 && Date.now() - began < waitMs) {
-      await new Promise((r) => setTimeout(r, 10));
-      inFlight = await this.inFlight(u);
-    }
-    return { drained: inFlight === 0, waitedMs: Date.now() - began };
-  }
-
-  /** Requests in flight to `u`: counted here, or asked of every worker in cluster mode. */
-  private inFlight(u: Upstream): Promise<number> | number {
-    return this.fleet ? this.fleet.inFlight(u.name) : u.inFlight;
-  }
-
   /**
    * Brings the counters shown by the admin API and /metrics up to date. In cluster mode the requests
    * are counted in the workers: their sums are copied onto the primary's upstreams (which proxy nothing).
@@ -131,6 +112,7 @@ export class LoadBalancer {
     if (!this.fleet) return;
     const stats = await this.fleet.stats();
     this.metrics.noUpstream = stats.noUpstream;
+    if (stats.own) this.metrics.ownByClass.set(stats.own);
     for (const u of this.pool.all()) {
       const c = stats.upstreams[u.name];
       if (!c) continue;
@@ -144,21 +126,6 @@ export class LoadBalancer {
       u.stats.sum = c.sum;
       u.stats.count = c.count;
     }
-  }
-
-  /** Drains (up to `waitMs`), then removes the upstream; requests still in flight after that are cut. */
-  async removeUpstream(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number }> {
-    const result = await this.drain(u, waitMs);
-    this.health.unwatch(u);
-    this.pool.remove(u.name);
-    this.log.info('upstream removed', { upstream: u.name, ...result });
-    return result;
-  }
-
-  /** Sets or clears the traffic split between groups, in one step. */
-  setSplit(entries: readonly SplitEntry[] | undefined): void {
-    this.pool.setSplit(entries);
-    this.log.info('traffic split', { split: entries ?? 'none (all groups by weight)' });
   }
 
   private onTransition(t: Transition): void {

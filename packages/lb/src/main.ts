@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { runWorker } from './cluster/lb-worker';
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/load-config';
+import { installCrashGuard } from './crash-guard';
 import { LoadBalancer } from './lb-server';
 import { createLogger, type LogLevel } from './logger';
 
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  installCrashGuard(log);
   const lb = new LoadBalancer(config, { log });
   try {
     await lb.start();

@@ -18,6 +18,7 @@ export type FromWorker =
   | { t: 'ready'; port: number }
   | { t: 'failed'; message: string }
   | { t: 'passive'; name: string; result: CheckResult }
+  | { t: 'passive-ok'; name: string }
   | { t: 'reply'; id: number; stats: WorkerStats };
 
 /** One upstream's counters in one worker. */
@@ -34,6 +35,8 @@ export interface UpstreamCounters {
 
 export interface WorkerStats {
   noUpstream: number;
+  /** LbMetrics.ownByClass: the balancer's own answers and early client aborts. */
+  own?: number[];
   upstreams: Record<string, UpstreamCounters>;
 }
 
@@ -58,6 +61,10 @@ export function sumStats(all: readonly WorkerStats[]): WorkerStats {
   const out: WorkerStats = { noUpstream: 0, upstreams: {} };
   for (const s of all) {
     out.noUpstream += s.noUpstream;
+    if (s.own) {
+      const own = (out.own ??= new Array(s.own.length).fill(0));
+      s.own.forEach((v, i) => (own[i] = (own[i] ?? 0) + v));
+    }
     for (const [name, c] of Object.entries(s.upstreams)) {
       const acc = (out.upstreams[name] ??= emptyCounters(c.byClass.length, c.buckets.length));
       addCounters(acc, c);

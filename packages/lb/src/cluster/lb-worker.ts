@@ -4,6 +4,7 @@ import type { LbConfig } from '../config/lb-config';
 import type { Logger } from '../logger';
 import { LbMetrics } from '../metrics/lb-metrics';
 import { UpstreamPool } from '../pool/upstream-pool';
+import { installCrashGuard } from '../crash-guard';
 import { ProxyHandler } from '../proxy/proxy-handler';
 import { closeGracefully, createTrafficServer, listen } from '../traffic-server';
 import type { FromWorker, ToWorker, WorkerStats } from './cluster-protocol';
@@ -32,7 +33,10 @@ export class LbWorker {
   ) {
     this.pool = new UpstreamPool(
       { ...config, upstreams: [] },
-      { onPassiveFailure: (u, result) => primary.send({ t: 'passive', name: u.name, result }) },
+      {
+        onPassiveFailure: (u, result) => primary.send({ t: 'passive', name: u.name, result }),
+        onPassiveSuccess: (u) => primary.send({ t: 'passive-ok', name: u.name }),
+      },
     );
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, log, this.metrics);
@@ -69,7 +73,7 @@ export class LbWorker {
         count: u.stats.count,
       };
     }
-    return { noUpstream: this.metrics.noUpstream, upstreams };
+    return { noUpstream: this.metrics.noUpstream, own: [...this.metrics.ownByClass], upstreams };
   }
 
   /** Finishes in-flight requests (up to `timeoutMs`), closes connections. Idempotent. */
@@ -105,6 +109,7 @@ export function runWorker(createLog: (worker: number) => Logger): void {
     }
     if (worker) return;
     const log = createLog(msg.worker);
+    installCrashGuard(log);
     worker = new LbWorker(msg.config, { send }, log);
     worker.pool.applyState(msg.state);
     const w = worker;

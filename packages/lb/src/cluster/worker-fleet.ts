@@ -65,7 +65,7 @@ export class WorkerFleet {
     private readonly config: LbConfig,
     private readonly fork: ForkWorker,
     private readonly state: () => PoolState,
-    private readonly onPassiveFailure: (name: string, result: CheckResult) => void,
+    private readonly onPassiveFailure: (name: string, result: CheckResult | undefined) => void,
     private readonly log: Logger,
   ) {}
 
@@ -110,6 +110,10 @@ export class WorkerFleet {
             break;
           case 'passive':
             this.onPassiveFailure(msg.name, msg.result);
+            break;
+          case 'passive-ok':
+            // undefined: a request succeeded after failures (ends the upstream's failure streak).
+            this.onPassiveFailure(msg.name, undefined);
             break;
           case 'reply':
             this.onReply(m, msg.id, msg.stats);

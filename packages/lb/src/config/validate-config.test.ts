@@ -44,7 +44,7 @@ describe('config validation', () => {
     ['wrong type', 'listen:\n  port: "8080"', ['listen.port: expected an integer from 0 to 65535, got "8080"']],
     ['port out of range', 'listen: { port: 70000 }', ['listen.port: expected an integer from 0 to 65535, got 70000']],
     ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, workers, upstreams, healthCheck, admin, routing, proxy)']],
-    ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, startIntervalMs, timeoutMs, fall, rise)']],
+    ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, startIntervalMs, timeoutMs, fall, rise, passiveFall, ejectMs, maxEjectMs)']],
     ['timeout not below interval', 'healthCheck: { intervalMs: 500, timeoutMs: 500 }', ['healthCheck.timeoutMs: must be less than healthCheck.intervalMs (500), got 500']],
     ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream']],
     ['upstreams not a list', 'upstreams: http://a:1', ['upstreams: expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")']],
