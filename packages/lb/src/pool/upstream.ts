@@ -118,9 +118,13 @@ export class Upstream {
   /** A request that failed on this upstream (connection refused, reset, timed out, cut, invalid response). */
   reportPassiveFailure(result: CheckResult): void {
     this.failures++;
+    // Unreachable (refused, no route, connect timeout): the checks see the same thing, so it counts
+    // like a failed check, and the upstream is back as soon as it answers again (a restart).
+    if (result.unreachable) return this.failure(result);
+    // It answers pings but its requests fail (reset, timeout, cut mid-body, invalid response):
+    // only time out of rotation, not a good ping, may bring it back.
     this.passiveStreak++;
     if (this.passiveStreak >= (this.thresholds.passiveFall ?? this.thresholds.fall) && this.ejectedUntil === 0) this.eject(result);
-    else if (result.unreachable && this.health === 'unhealthy') this.evict();
   }
 
   /** A request completed after failures: the streak is over. */
@@ -148,7 +152,6 @@ export class Upstream {
     const reason = `${result.reason} (${this.thresholds.passiveFall ?? this.thresholds.fall} failed requests in a row; out for at least ${ms} ms)`;
     if (this.health === 'healthy') this.change(() => (this.health = 'unhealthy'), reason);
     this.lastCheck = { ok: false, reason };
-    if (result.unreachable) this.evict();
     this.onChange();
   }
 
