@@ -12,7 +12,8 @@ import { groupName, intIn, nonEmptyString, show, strictObject, upstreamName, ups
 const MAX_WORKERS = 64;
 const MiB = 1024 * 1024;
 
-const section = <T extends z.ZodRawShape>(shape: T) => z.preprocess((v) => (v === null ? undefined : v), strictObject(shape).default({} as never));
+const section = <T extends z.ZodRawShape>(shape: T, refine?: (value: z.output<z.ZodObject<T>>, ctx: z.RefinementCtx) => void) =>
+  z.preprocess((v) => (v === null ? undefined : v), strictObject(shape).superRefine((v, ctx) => refine?.(v as never, ctx)).default({} as never));
 
 /** Health-check paths go on a request line: printable ASCII without spaces, starting with "/". */
 const healthPath = z
@@ -94,6 +95,14 @@ export const lbConfigSchema = strictObject({
      */
     ejectMs: intIn(0, 3_600_000).default(5000),
     maxEjectMs: intIn(0, 3_600_000).default(120_000),
+  }, (hc, ctx) => {
+    // Checked within the section so these show up together with any other problem of the file.
+    // A check that outlives its interval would overlap the next one.
+    if (hc.timeoutMs >= hc.intervalMs) ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: `must be less than healthCheck.intervalMs (${hc.intervalMs}), got ${hc.timeoutMs}` });
+    if (hc.startIntervalMs !== undefined && hc.startIntervalMs > hc.intervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['startIntervalMs'], message: `must not exceed healthCheck.intervalMs (${hc.intervalMs}), got ${hc.startIntervalMs}` });
+    }
+    if (hc.maxEjectMs < hc.ejectMs) ctx.addIssue({ code: 'custom', path: ['maxEjectMs'], message: `must be at least healthCheck.ejectMs (${hc.ejectMs}), got ${hc.maxEjectMs}` });
   }),
   /** The admin API that changes routing: its own port, loopback by default, bearer token always. */
   admin: section({ enabled: z.boolean({ errorMap: (_i, ctx) => ({ message: `expected true or false, got ${show(ctx.data)}` }) }).default(true), host: nonEmptyString.default('127.0.0.1'), port: intIn(0, 65535).default(8090) }),
@@ -128,15 +137,6 @@ export const lbConfigSchema = strictObject({
   }),
 })
   .superRefine((c, ctx) => {
-    const hc = c.healthCheck;
-    // A check that outlives its interval would overlap the next one.
-    if (hc.timeoutMs >= hc.intervalMs) {
-      ctx.addIssue({ code: 'custom', path: ['healthCheck', 'timeoutMs'], message: `must be less than healthCheck.intervalMs (${hc.intervalMs}), got ${hc.timeoutMs}` });
-    }
-    if (hc.startIntervalMs !== undefined && hc.startIntervalMs > hc.intervalMs) {
-      ctx.addIssue({ code: 'custom', path: ['healthCheck', 'startIntervalMs'], message: `must not exceed healthCheck.intervalMs (${hc.intervalMs}), got ${hc.startIntervalMs}` });
-    }
-    if (hc.maxEjectMs < hc.ejectMs) ctx.addIssue({ code: 'custom', path: ['healthCheck', 'maxEjectMs'], message: `must be at least healthCheck.ejectMs (${hc.ejectMs}), got ${hc.maxEjectMs}` });
     if (c.admin.enabled && c.admin.port !== 0 && c.admin.port === c.listen.port) {
       ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `must differ from listen.port (${c.listen.port})` });
     }
