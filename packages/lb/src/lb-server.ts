@@ -41,6 +41,7 @@ export class LoadBalancer {
   private server?: http.Server;
   private adminServer?: http.Server;
   private stopping?: Promise<void>;
+  private readonly setWorkerBuffered: (bytes: number) => void;
 
   constructor(
     readonly config: LbConfig,
@@ -51,6 +52,9 @@ export class LoadBalancer {
     this.health = new HealthChecker(config.healthCheck, deps.probe ?? httpProbe, deps.timers ?? realTimers);
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, this.log, this.metrics);
+    let workerBuffered = 0;
+    this.metrics.bufferedBytes = () => (this.fleet ? workerBuffered : this.proxy.budget.inUse);
+    this.setWorkerBuffered = (n) => (workerBuffered = n);
     if (config.workers > 1) {
       this.fleet = new WorkerFleet(
         config.workers,
@@ -113,6 +117,7 @@ export class LoadBalancer {
     const stats = await this.fleet.stats();
     this.metrics.noUpstream = stats.noUpstream;
     if (stats.own) this.metrics.ownByClass.set(stats.own);
+    this.setWorkerBuffered(stats.buffered ?? 0);
     for (const u of this.pool.all()) {
       const c = stats.upstreams[u.name];
       if (!c) continue;

@@ -37,6 +37,8 @@ export interface WorkerStats {
   noUpstream: number;
   /** LbMetrics.ownByClass: the balancer's own answers and early client aborts. */
   own?: number[];
+  /** Request-body bytes buffered for retries right now. */
+  buffered?: number;
   upstreams: Record<string, UpstreamCounters>;
 }
 
@@ -61,6 +63,7 @@ export function sumStats(all: readonly WorkerStats[]): WorkerStats {
   const out: WorkerStats = { noUpstream: 0, upstreams: {} };
   for (const s of all) {
     out.noUpstream += s.noUpstream;
+    out.buffered = (out.buffered ?? 0) + (s.buffered ?? 0);
     if (s.own) {
       const own = (out.own ??= new Array(s.own.length).fill(0));
       s.own.forEach((v, i) => (own[i] = (own[i] ?? 0) + v));

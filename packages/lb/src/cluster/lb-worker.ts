@@ -73,7 +73,7 @@ export class LbWorker {
         count: u.stats.count,
       };
     }
-    return { noUpstream: this.metrics.noUpstream, own: [...this.metrics.ownByClass], upstreams };
+    return { noUpstream: this.metrics.noUpstream, own: [...this.metrics.ownByClass], buffered: this.proxy.budget.inUse, upstreams };
   }
 
   /** Finishes in-flight requests (up to `timeoutMs`), closes connections. Idempotent. */

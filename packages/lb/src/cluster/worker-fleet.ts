@@ -123,7 +123,7 @@ export class WorkerFleet {
       handle.onExit((code, signal) => {
         m.exited = true;
         this.members.delete(m);
-        if (m.last) this.retired = sumStats([this.retired, { ...m.last, upstreams: withoutInFlight(m.last.upstreams) }]);
+        if (m.last) this.retired = sumStats([this.retired, { ...m.last, buffered: 0, upstreams: withoutInFlight(m.last.upstreams) }]);
         for (const [id, q] of this.pending) if (q.members.delete(m)) this.settle(id);
         if (!m.ready) {
           reject(new Error(`worker ${index + 1} exited before listening (${signal ?? `code ${code}`})`));

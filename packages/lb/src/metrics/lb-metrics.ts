@@ -32,6 +32,8 @@ export class LbMetrics {
    * Not server errors, so never counted as 5xx.
    */
   readonly ownByClass = new Float64Array(STATUS_CLASSES.length);
+  /** Request-body bytes held for retries right now (the proxy's budget; summed over workers in cluster mode). */
+  bufferedBytes: () => number = () => 0;
 
   constructor(pool: UpstreamPool) {
     const registers = [this.registry];
@@ -79,6 +81,15 @@ export class LbMetrics {
       collect() {
         this.reset();
         for (const u of pool.all()) this.labels(u.name, u.group, u.state).set(1);
+      },
+    });
+    const metrics = this;
+    new Gauge({
+      name: 'lb_retry_buffer_bytes',
+      help: 'Request-body bytes buffered for retries right now (bounded by proxy.retryBufferBudgetBytes).',
+      registers,
+      collect() {
+        this.set(metrics.bufferedBytes());
       },
     });
     new Gauge({
