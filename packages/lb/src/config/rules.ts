@@ -67,7 +67,7 @@ export const splitEntries = z
       if (seen.has(e.group)) ctx.addIssue({ code: 'custom', path: [i, 'group'], message: `"${e.group}" appears twice` });
       seen.add(e.group);
     });
-    if (entries.every((e) => e.weight === 0)) ctx.addIssue({ code: 'custom', message: 'at least one weight must be above 0' });
+    if (entries.length > 0 && entries.every((e) => e.weight === 0)) ctx.addIssue({ code: 'custom', message: 'at least one weight must be above 0' });
   });
 
 export type SplitEntry = z.infer<typeof splitEntry>;

@@ -212,4 +212,17 @@ describe('hostile input on the traffic port', () => {
     expect((await admin.delete('/split')).data.generation).toBe(2);
     expect((await request(lb.port, agent)).headers['x-lb-split']).toBe('2');
   });
+
+  it('proxies to and health-checks an IPv6 upstream', async () => {
+    const server = http.createServer((req, res) => res.end(req.url === '/ping' ? 'pong' : 'v6'));
+    await new Promise<void>((r) => server.listen(0, '::1', r));
+    cleanup.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+    const port = (server.address() as { port: number }).port;
+    const { lb } = await startLb([{ url: `http://[::1]:${port}`, name: `[::1]:${port}` }]);
+    cleanup.push(() => lb.stop(1000));
+    const r = await request(lb.port, agent);
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('v6');
+    expect(r.headers['x-upstream']).toBe(`[::1]:${port}`);
+  });
 });
