@@ -18,8 +18,8 @@ export function createTrafficServer(pool: UpstreamPool, proxy: ProxyHandler): ht
   // A bare status for whoever can reach the traffic port: upstream URLs and counters are the
   // admin API's business (GET /upstreams), not the public's.
   own.get('/__lb/health', (_req, res) => {
-    const inRotation = pool.inRotation.length;
-    res.status(inRotation > 0 ? 200 : 503).json({ status: inRotation > 0 ? 'ok' : 'no-upstream', inRotation });
+    // 200 whenever the balancer itself runs (the container's liveness check), with a bare count.
+    res.json({ status: 'ok', inRotation: pool.inRotation.length });
   });
   own.use((_req, res) => res.status(404).json({ error: 'not found' }));
   const t = proxy.clientTimeouts;
