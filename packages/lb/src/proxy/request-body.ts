@@ -126,7 +126,11 @@ export function readRequestBody(req: http.IncomingMessage, limit: number, budget
  */
 export function watchBodyIdle(req: http.IncomingMessage, idleMs: number, onIdle: () => void): () => void {
   if (req.complete) return () => {};
-  const timer = setTimeout(onIdle, idleMs);
+  const timer = setTimeout(() => {
+    // Paused by backpressure (the upstream reads slowly): we are not waiting on the client.
+    if (req.readableFlowing === false) timer.refresh();
+    else onIdle();
+  }, idleMs);
   const onData = () => timer.refresh();
   const stop = () => {
     clearTimeout(timer);

@@ -11,6 +11,9 @@ import { parse as legacyParse } from 'node:url';
 export function upstreamPath(req: http.IncomingMessage): string | undefined {
   const raw = req.url ?? '';
   let path: string;
+  // The common case: an origin-form path not starting with "//" has no authority for url.parse to
+  // reject, so it needs no second parse.
+  if (raw.charCodeAt(0) === 47 /* / */ && raw.charCodeAt(1) !== 47) return raw;
   if (raw.startsWith('/')) path = raw;
   else {
     let u: URL;
