@@ -225,4 +225,29 @@ describe('hostile input on the traffic port', () => {
     expect(r.body).toBe('v6');
     expect(r.headers['x-upstream']).toBe(`[::1]:${port}`);
   });
+
+  it('answers 408 and closes a request whose body stalls, and cuts one that trickles past the request timeout', async () => {
+    const up = await new TestUpstream('a').start();
+    const { lb } = await lbWith([up], { proxy: { bodyIdleTimeoutMs: 500, requestTimeoutMs: 2000, headerTimeoutMs: 1000 } });
+    // Stalls: half the body, then nothing.
+    const began = Date.now();
+    const stalled = await rawExchange(lb.port, 'POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf', 5000);
+    expect(statuses(stalled.text)).toEqual([408]);
+    expect(stalled.closed).toBe(true);
+    expect(Date.now() - began).toBeLessThan(3000);
+    // Trickles one byte every 200 ms (never idle for 500 ms): the request timeout ends it.
+    const socket = (await import('node:net')).connect(lb.port, '127.0.0.1');
+    socket.on('error', () => {});
+    let text = '';
+    socket.on('data', (d) => (text += d.toString()));
+    const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now() - t0)));
+    const t0 = Date.now();
+    socket.write('POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
+    const drip = setInterval(() => socket.write('x'), 200);
+    const after = await closed;
+    clearInterval(drip);
+    expect(after).toBeLessThan(5000);
+    expect(statuses(text).every((s) => s === 408)).toBe(true);
+    expect(lb.pool.get('u0')!.failures).toBe(0);
+  });
 });
