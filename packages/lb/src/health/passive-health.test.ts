@@ -34,7 +34,9 @@ describe('passive health on real sockets', () => {
     await lb.start();
     cleanup.push(() => lb.stop(1000));
     await waitFor(() => lb.pool.inRotation.length === 2, 3000, 'both in rotation');
-    return { lb, transitions, agent: new http.Agent({ keepAlive: true }) };
+    const agent = new http.Agent({ keepAlive: true });
+    cleanup.push(() => agent.destroy());
+    return { lb, transitions, agent };
   }
 
   it('ejects an upstream whose requests time out while its /ping is fine, and keeps it out across good pings', async () => {
@@ -49,7 +51,6 @@ describe('passive health on real sockets', () => {
     await sleep(500); // five good pings meanwhile
     expect(bad.state).toBe('unhealthy');
     expect(bad.snapshot().ejectedForMs).toBeGreaterThan(0);
-    agent.destroy();
   });
 
   it('ejects an upstream that cuts its responses mid-body, without flapping (few transitions over 3 s)', async () => {
@@ -73,7 +74,6 @@ describe('passive health on real sockets', () => {
     expect(ofBad.length).toBeLessThanOrEqual(4);
     expect(lb.pool.get('bad')!.failures).toBeGreaterThanOrEqual(3);
     expect(cut).toBeLessThanOrEqual(8);
-    agent.destroy();
   });
 });
 
