@@ -138,5 +138,9 @@ describe('Upstream ejection (fake clock)', () => {
     u.reportPassiveFailure(fail);
     expect(u.inRotation).toBe(false);
     expect(u.snapshot().ejectedForMs).toBe(1000);
+    // The process behind it died (connection refused) and a new one answers: no ejection carried over.
+    u.reportCheck({ ok: false, reason: 'refused', unreachable: true });
+    u.reportCheck({ ok: true, reason: 'ping' });
+    expect(u.inRotation).toBe(true);
   });
 });

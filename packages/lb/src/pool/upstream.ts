@@ -194,6 +194,12 @@ export class Upstream {
 
   private failure(result: CheckResult): void {
     this.riseStreak = 0;
+    // Nothing listens at its address any more (the process died): whatever answers there next is a
+    // new instance, so an ejection earned by the old one's failed requests no longer applies.
+    if (result.unreachable && this.ejectedUntil !== 0) {
+      this.ejectedUntil = 0;
+      this.passiveStreak = 0;
+    }
     this.failStreak++;
     if (this.health === 'healthy' && this.failStreak >= this.thresholds.fall) {
       this.change(() => (this.health = 'unhealthy'), `${result.reason} (${this.failStreak} in a row)`);
