@@ -82,7 +82,8 @@ export class ComposeLab {
   }
 
   async upstreams(): Promise<UpstreamView[]> {
-    const r = await axios.get<{ upstreams: UpstreamView[] }>(`${this.lbUrl}/__lb/health`, { timeout: 2000 });
+    // The upstreams' states are the admin API's (the public /__lb/health is a bare status).
+    const r = await axios.get<{ upstreams: UpstreamView[] }>(`${this.adminUrl}/upstreams`, { timeout: 2000, headers: { authorization: `Bearer ${this.token}` } });
     return r.data.upstreams;
   }
 

@@ -29,7 +29,7 @@ interface Health {
  * Two instances behind the balancer (default settings), steady load, then `signal` to one instance:
  * SIGKILL (the kernel closes its sockets, so connections are refused at once) or SIGSTOP (the process
  * stays but never answers, like a host gone without RST: only timeouts and health checks see it).
- * Measures the time until GET /__lb/health lists it out of rotation, and what the load saw.
+ * Measures the time until the admin API (GET /upstreams) lists it out of rotation, and what the load saw.
  */
 export async function benchDetection(signal: 'SIGKILL' | 'SIGSTOP', say: (s: string) => void, rate = 200, targetMs = 3500): Promise<DetectionResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-bench-detect-'));
@@ -53,10 +53,12 @@ export async function benchDetection(signal: 'SIGKILL' | 'SIGSTOP', say: (s: str
   onCleanup('local lab (detection)', stop);
   try {
     await lab.start();
-    const healthUrl = `${lab.lbUrl}/__lb/health`;
+    // The upstreams' states are the admin API's (the public /__lb/health is a bare status).
+    const healthUrl = `${lab.adminUrl}/upstreams`;
+    const auth = { authorization: `Bearer ${lab.state.adminToken}` };
     const began = Date.now();
     for (;;) {
-      const h = await getJson<Health>(healthUrl).catch(() => undefined);
+      const h = await getJson<Health>(healthUrl, 2000, auth).catch(() => undefined);
       if (h && h.upstreams.length === 2 && h.upstreams.every((u) => u.state === 'healthy')) break;
       if (Date.now() - began > 15_000) throw new Error('detection lab: instances not healthy after 15 s');
       await sleep(50);
@@ -73,7 +75,7 @@ export async function benchDetection(signal: 'SIGKILL' | 'SIGSTOP', say: (s: str
     let detectMs = NaN;
     let stateAfter = 'healthy';
     while (performance.now() - t0 < 10_000) {
-      const h = await getJson<Health>(healthUrl, 1000).catch(() => undefined);
+      const h = await getJson<Health>(healthUrl, 1000, auth).catch(() => undefined);
       const u = h?.upstreams.find((x) => x.name === victimName);
       if (u && u.state !== 'healthy') {
         detectMs = performance.now() - t0;

@@ -63,9 +63,9 @@ export async function waitLbHealthy(port: number, want: number, timeoutMs = 10_0
   }
 }
 
-export function getJson<T>(url: string, timeoutMs = 2000): Promise<T> {
+export function getJson<T>(url: string, timeoutMs = 2000, headers: Record<string, string> = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -13,24 +13,42 @@ jest.setTimeout(180_000);
 describe('blue/green and canary on the local runtime under load', () => {
   // workers 2: the balancer in cluster mode, where a switch must reach every worker and the canary
   // analysis reads metrics summed over the workers.
-  it.each([1, 2])('blue/green: 0 failed, and every request sent after the switch is answered by green (balancer workers: %i)', async (workers) => {
+  it.each([1, 2])('blue/green: 0 failed, and every request routed under the switched split is answered by green (balancer workers: %i)', async (workers) => {
     await withLocalLab(async (lab, lb) => {
-      const load = startLoad(lab.lbUrl);
+      // The balancer tags each response with the generation of the split that routed it
+      // (x-lb-split): the evidence is what the balancer did, not wall-clock stamps.
+      const load = startLoad(lab.lbUrl, 1);
+      const routed = new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 200, recordHeaders: ['x-lb-split'] });
+      routed.start();
+      let switchGeneration: number | undefined;
+      // The deployer's admin client, watched: right after the switch to green, read its generation.
+      const watched = Object.create(lb) as typeof lb;
+      watched.setSplit = async (groups) => {
+        await lb.setSplit(groups);
+        if (groups?.[0]?.group === 'green' && groups[0].weight > 0) {
+          const r = await fetch(`${lab.adminUrl}/split`, { headers: { authorization: `Bearer ${lab.state.adminToken}` } });
+          switchGeneration = ((await r.json()) as { generation: number }).generation;
+        }
+      };
       await sleep(1500);
-      const report = await blueGreenDeploy(new DeployContext(lb, lab.runtime(), realClock, silentReporter), {
+      const report = await blueGreenDeploy(new DeployContext(watched, lab.runtime(), realClock, silentReporter), {
         ...DEFAULT_DEPLOY_OPTIONS,
         version: 'v2',
         keepBlueMs: 0,
       });
       await sleep(1000);
-      const { get, post, slow } = await load.stop();
+      const get = await routed.stop();
+      const { post, slow } = await load.stop();
       expect(report.error).toBeUndefined();
       expect(summarize(get).failed).toBe(0);
       expect(summarize(post).failed).toBe(0);
       expect(summarize(slow).failed).toBe(0);
-      const switchAt = report.switchedAt! - load.get.startedAtEpoch;
-      const before = get.filter((o) => o.sentAt < switchAt - 50);
-      const after = get.filter((o) => o.sentAt > switchAt);
+      expect(switchGeneration).toBeGreaterThan(0);
+      const generation = (o: (typeof get)[number]) => Number(o.headers?.['x-lb-split']);
+      expect(get.every((o) => Number.isInteger(generation(o)))).toBe(true);
+      const before = get.filter((o) => generation(o) < switchGeneration!);
+      const after = get.filter((o) => generation(o) >= switchGeneration!);
+      expect(before.length).toBeGreaterThan(200);
       expect(new Set(before.map((o) => o.version))).toEqual(new Set(['v1']));
       expect(after.length).toBeGreaterThan(200);
       expect(new Set(after.map((o) => o.version))).toEqual(new Set(['v2']));

@@ -8,9 +8,9 @@ import { HealthChecker, realTimers, type Timers } from './health/health-checker'
 import { httpProbe, type Probe } from './health/http-probe';
 import { createLogger, type Logger } from './logger';
 import { LbMetrics } from './metrics/lb-metrics';
-import type { Transition, Upstream } from './pool/upstream';
-import type { UpstreamConfig } from './config/lb-config';
-import type { SplitEntry } from './balancing/traffic-split';
+import type { Transition } from './pool/upstream';
+import { UpstreamControl } from './admin/upstream-control';
+import { lbDashboardSource } from './dashboard/dashboard-source';
 import { UpstreamPool } from './pool/upstream-pool';
 import { LongLivedProxy } from './proxy/long-lived-proxy';
 import { ProxyHandler } from './proxy/proxy-handler';
@@ -35,6 +35,8 @@ export class LoadBalancer {
   readonly pool: UpstreamPool;
   readonly health: HealthChecker;
   readonly metrics: LbMetrics;
+  /** The routing operations the admin API may call (and nothing else of the balancer). */
+  readonly control: UpstreamControl;
   private readonly proxy: ProxyHandler;
   private readonly longLived: LongLivedProxy;
   private readonly log: Logger;
@@ -42,6 +44,7 @@ export class LoadBalancer {
   private server?: http.Server;
   private adminServer?: http.Server;
   private stopping?: Promise<void>;
+  private readonly setWorkerBuffered: (bytes: number) => void;
 
   constructor(
     readonly config: LbConfig,
@@ -53,16 +56,31 @@ export class LoadBalancer {
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, this.log, this.metrics);
     this.longLived = new LongLivedProxy(this.pool, config, this.log);
+    let workerBuffered = 0;
+    this.metrics.bufferedBytes = () => (this.fleet ? workerBuffered : this.proxy.budget.inUse);
+    this.setWorkerBuffered = (n) => (workerBuffered = n);
     if (config.workers > 1) {
       this.fleet = new WorkerFleet(
         config.workers,
         config,
         deps.forkWorker ?? clusterForker(path.join(__dirname, 'main.js')),
         () => this.pool.exportState(),
-        (name, result) => this.pool.get(name)?.reportPassiveFailure(result),
+        (name, result) => (result ? this.pool.get(name)?.reportPassiveFailure(result) : this.pool.get(name)?.reportPassiveSuccess()),
         this.log,
       );
     }
+    const fleet = this.fleet;
+    this.control = new UpstreamControl({
+      pool: this.pool,
+      health: this.health,
+      metrics: this.metrics,
+      log: this.log,
+      inFlight: (u) => (fleet ? fleet.inFlight(u.name) : u.inFlight),
+      // A drained upstream's WebSockets and event streams are closed cleanly after the grace period.
+      closeLongLived: (name, graceMs) => (fleet ? fleet.closeLongLived(name, graceMs) : this.longLived.drain(name, graceMs)),
+      longLivedGraceMs: config.proxy.longLivedGraceMs,
+      refreshStats: () => this.refreshStats(),
+    });
   }
 
   get port(): number {
@@ -82,7 +100,7 @@ export class LoadBalancer {
     }
     const { admin } = this.config;
     if (admin.enabled) {
-      this.adminServer = http.createServer(createAdminApi(this, admin.token));
+      this.adminServer = http.createServer(createAdminApi(this.control, admin.token, { dashboard: lbDashboardSource(this) }));
       await listen(this.adminServer, admin.port, admin.host);
       if (!admin.token) this.log.warn('admin API refuses every request: no LB_ADMIN_TOKEN set', { port: this.adminPort });
     }
@@ -97,40 +115,6 @@ export class LoadBalancer {
     });
   }
 
-  /** Adds an upstream at runtime; it is health-checked at once and gets traffic once healthy (and enabled). */
-  addUpstream(config: UpstreamConfig, enabled: boolean): Upstream {
-    const u = this.pool.add(config);
-    if (!enabled) u.setAdmin('disabled', 'added disabled');
-    this.log.info('upstream added', { upstream: u.name, url: u.url, group: u.group, weight: u.weight, enabled });
-    this.health.watch(u);
-    return u;
-  }
-
-  /**
-   * Stops sending new requests to an upstream and waits (up to `waitMs`) for its in-flight requests.
-   * Resolves with whether it drained; the upstream stays draining either way. Its WebSockets and
-   * event streams are closed cleanly after `proxy.longLivedGraceMs` (counted in `longLivedClosed`).
-   */
-  async drain(u: Upstream, waitMs: number): Promise<{ drained: boolean; waitedMs: number; longLivedClosed: number; longLivedCut: number }> {
-    u.setAdmin('draining', 'drain requested');
-    const began = Date.now();
-    const graceMs = Math.min(this.config.proxy.longLivedGraceMs, waitMs);
-    const longLived = this.fleet ? this.fleet.closeLongLived(u.name, graceMs) : this.longLived.drain(u.name, graceMs);
-    let inFlight = await this.inFlight(u);
-    while (inFlight > 0 && Date.now() - began < waitMs) {
-      await new Promise((r) => setTimeout(r, 10));
-      inFlight = await this.inFlight(u);
-    }
-    const closed = await longLived;
-    if (closed.closed + closed.cut > 0) this.log.info('long-lived connections closed', { upstream: u.name, clean: closed.closed, cut: closed.cut });
-    return { drained: inFlight === 0, waitedMs: Date.now() - began, longLivedClosed: closed.closed, longLivedCut: closed.cut };
-  }
-
-  /** Requests in flight to `u`: counted here, or asked of every worker in cluster mode. */
-  private inFlight(u: Upstream): Promise<number> | number {
-    return this.fleet ? this.fleet.inFlight(u.name) : u.inFlight;
-  }
-
   /**
    * Brings the counters shown by the admin API and /metrics up to date. In cluster mode the requests
    * are counted in the workers: their sums are copied onto the primary's upstreams (which proxy nothing).
@@ -139,6 +123,8 @@ export class LoadBalancer {
     if (!this.fleet) return;
     const stats = await this.fleet.stats();
     this.metrics.noUpstream = stats.noUpstream;
+    if (stats.own) this.metrics.ownByClass.set(stats.own);
+    this.setWorkerBuffered(stats.buffered ?? 0);
     for (const u of this.pool.all()) {
       const c = stats.upstreams[u.name];
       if (!c) continue;
@@ -152,21 +138,6 @@ export class LoadBalancer {
       u.stats.sum = c.sum;
       u.stats.count = c.count;
     }
-  }
-
-  /** Drains (up to `waitMs`), then removes the upstream; requests still in flight after that are cut. */
-  async removeUpstream(u: Upstream, waitMs: number): Promise<Awaited<ReturnType<LoadBalancer['drain']>>> {
-    const result = await this.drain(u, waitMs);
-    this.health.unwatch(u);
-    this.pool.remove(u.name);
-    this.log.info('upstream removed', { upstream: u.name, ...result });
-    return result;
-  }
-
-  /** Sets or clears the traffic split between groups, in one step. */
-  setSplit(entries: readonly SplitEntry[] | undefined): void {
-    this.pool.setSplit(entries);
-    this.log.info('traffic split', { split: entries ?? 'none (all groups by weight)' });
   }
 
   private onTransition(t: Transition): void {

@@ -4,6 +4,7 @@ import { LbArgsError, lbUsage, parseLbArgs } from './cli/parse-lb-args';
 import { runWorker } from './cluster/lb-worker';
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/load-config';
+import { installCrashGuard } from './crash-guard';
 import { LoadBalancer } from './lb-server';
 import { createLogger, type LogLevel } from './logger';
 
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  installCrashGuard(log);
   // No LB_ADMIN_TOKEN but a token file: read it, or generate it at the first start (never logged).
   if (config.admin.enabled && !config.admin.token && config.admin.tokenFile) {
     try {

@@ -16,17 +16,30 @@ export function createTrafficServer(pool: UpstreamPool, proxy: ProxyHandler, lon
   // would only add cost to every request (and body parsers would consume proxied bodies).
   const own = express();
   own.disable('x-powered-by');
+  // A bare status for whoever can reach the traffic port: upstream URLs and counters are the
+  // admin API's business (GET /upstreams), not the public's.
   own.get('/__lb/health', (_req, res) => {
-    res.json({ status: 'ok', inRotation: pool.inRotation.length, upstreams: pool.all().map((u) => u.snapshot()) });
+    // 200 whenever the balancer itself runs (the container's liveness check), with a bare count.
+    res.json({ status: 'ok', inRotation: pool.inRotation.length });
   });
   own.use((_req, res) => res.status(404).json({ error: 'not found' }));
-  const server = http.createServer((req, res) => {
-    if (req.url?.startsWith(OWN_PREFIX)) own(req, res);
-    else proxy.handle(req, res);
-  });
-  // Clients may keep connections open; stay above common client idle timeouts.
+  const t = proxy.clientTimeouts;
+  const server = http.createServer(
+    {
+      // A client must send its request head within headerTimeoutMs and the whole request within
+      // requestTimeoutMs (slowloris); Node checks both on this interval (default 30 s, too coarse).
+      headersTimeout: t.headerTimeoutMs,
+      requestTimeout: t.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, t.headerTimeoutMs),
+    },
+    (req, res) => {
+      if (req.url?.startsWith(OWN_PREFIX)) own(req, res);
+      else proxy.handle(req, res);
+    },
+  );
+  // Clients may keep connections open; stay above common client idle timeouts. (Node requires
+  // headersTimeout ≤ requestTimeout; the idle keep-alive time is separate.)
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   // WebSockets and other upgrades; event streams the proxy answers with.
   longLived?.attach(server, proxy);
   return server;

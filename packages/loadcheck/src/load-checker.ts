@@ -17,6 +17,8 @@ export interface LoadCheckerOptions {
   /** Sticky users: request i carries header `userKeyHeader: userKeys[i % n]` (recorded in the outcome). */
   userKeys?: readonly string[];
   userKeyHeader?: string;
+  /** Response headers to keep in each outcome (lower-case names), e.g. the balancer's x-lb-split. */
+  recordHeaders?: readonly string[];
   now?: () => number;
 }
 
@@ -104,7 +106,9 @@ export class LoadChecker {
             } catch {
               /* not JSON: keep the status only */
             }
-            record({ status: res.statusCode ?? 0, version, instance });
+            const keep = this.options.recordHeaders;
+            const headers = keep ? Object.fromEntries(keep.flatMap((h) => (typeof res.headers[h] === 'string' ? [[h, res.headers[h] as string]] : []))) : undefined;
+            record({ status: res.statusCode ?? 0, version, instance, ...(headers ? { headers } : {}) });
           });
           res.on('error', (err: NodeJS.ErrnoException) => record({ status: 0, error: err.code ?? err.message }));
         },

@@ -12,6 +12,8 @@ export interface Outcome {
   method: string;
   /** The sticky user key the request carried, if any. */
   user?: string;
+  /** The response headers named in LoadCheckerOptions.recordHeaders that the response carried. */
+  headers?: Record<string, string>;
 }
 
 export const isFailure = (o: Outcome): boolean => o.status === 0 || o.status >= 500;

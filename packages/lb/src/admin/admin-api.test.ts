@@ -110,7 +110,7 @@ describe('admin API', () => {
   it.each([
     ['missing url', { name: 'x' }, 'url: missing'],
     ['bad url', { url: 'ftp://x' }, 'url: "ftp://x": only http:// upstreams are supported'],
-    ['unknown field', { url: 'http://x:1', colour: 3 }, 'colour: unknown field (expected url, name, enabled, group, weight, version)'],
+    ['unknown field', { url: 'http://x:1', colour: 3 }, 'colour: unknown key (expected one of: url, name, enabled, group, weight, version)'],
     ['bad enabled', { url: 'http://x:1', enabled: 'yes' }, 'enabled: expected true or false'],
   ])('rejects an add with %s (400) and adds nothing', async (_n, body, message) => {
     env = env ?? (await setup());

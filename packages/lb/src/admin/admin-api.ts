@@ -1,143 +1,118 @@
 import crypto from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { type SplitEntry, TrafficSplit } from '../balancing/traffic-split';
-import { parseUpstreamUrl } from '../config/parse-upstream-url';
-import type { LoadBalancer } from '../lb-server';
-import { createDashboardRouter, lbDashboardSource } from '../dashboard/dashboard-router';
-import type { Upstream } from '../pool/upstream';
-import { createDeployRoutes } from './lock-routes';
+import type { z } from 'zod';
+import { addUpstreamBody, patchUpstreamBody, putSplitBody, waitMsParam } from '../config/admin-schemas';
+import { formatIssues } from '../config/rules';
+import { createDashboardRouter } from '../dashboard/dashboard-router';
+import type { DashboardSource } from '../dashboard/dashboard-source';
+import { AdminError, type AdminOperations } from './admin-operations';
+import { createDeployRoutes, type DeployRoutesOptions } from './lock-routes';
 
-const MAX_WAIT_MS = 600_000;
+/** What the admin port serves besides the routing operations. */
+export interface AdminApiExtras {
+  /** The live dashboard's read-only view of the balancer (no dashboard without it). */
+  dashboard?: DashboardSource;
+  /** The deploy lock, journal and pages (defaults: a fresh lock, the dashboard as the one page). */
+  deploy?: DeployRoutesOptions;
+}
 
 /**
- * The admin API: list, drain, enable, disable, add and remove upstreams. Every request needs
- * `Authorization: Bearer <token>`; with no token configured, every request is refused.
- * Each change is validated completely before anything is applied.
+ * The admin API: list, drain, enable, disable, add and remove upstreams, set the traffic split.
+ * Every request needs `Authorization: Bearer <token>`; with no token configured, every request is
+ * refused. Bodies are validated by the package's schema (config/admin-schemas) before anything is
+ * applied; state changes go through the narrow AdminOperations, which refuse conflicting ones.
  */
-export function createAdminApi(lb: LoadBalancer, token: string | undefined): Express {
+export function createAdminApi(ops: AdminOperations, token: string | undefined, extras: AdminApiExtras = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   // The dashboard has its own login (cookie or bearer) and must not refresh stats per request.
-  app.use('/dashboard', createDashboardRouter(lbDashboardSource(lb), token));
+  if (extras.dashboard) app.use('/dashboard', createDashboardRouter(extras.dashboard, token));
   app.use(auth(token));
   app.use(express.json({ limit: '64kb' }));
+  // A body that is not JSON would otherwise be ignored and the call answered 200 having done nothing.
+  app.use((req, res, next) => {
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    if (hasBody && !req.is('application/json')) {
+      res.status(415).json({ error: 'expected a JSON body (content-type: application/json)', code: 'LB_ADMIN_UNSUPPORTED_MEDIA_TYPE' });
+      return;
+    }
+    next();
+  });
   // Deploy lock, journal, activity and the pages this API serves (lock-routes.ts); `deploy status`
   // turns a page's path into its login URL with the deployer's own token (the balancer never shows it).
-  app.use(createDeployRoutes({ pages: () => [{ name: 'dashboard', url: '/dashboard' }] }));
+  app.use(createDeployRoutes(extras.deploy ?? { pages: () => (extras.dashboard ? [{ name: 'dashboard', url: '/dashboard' }] : []) }));
   // In cluster mode the counters live in the workers: gather them before answering.
   app.use((_req, _res, next) => {
-    lb.refreshStats().then(() => next(), next);
+    ops.refreshStats().then(() => next(), next);
   });
 
-  const find = (req: Request, res: Response): Upstream | undefined => {
-    const u = lb.pool.get(String(req.params.name));
-    if (!u) res.status(404).json({ error: `unknown upstream "${req.params.name}"`, code: 'LB_ADMIN_UNKNOWN_UPSTREAM', known: lb.pool.all().map((x) => x.name) });
-    return u;
-  };
-  const list = () => ({ inRotation: lb.pool.inRotation.map((u) => u.name), split: lb.pool.split ?? null, upstreams: lb.pool.all().map((u) => u.snapshot()) });
+  const name = (req: Request) => String(req.params.name);
+  const wait = (req: Request) => parse(waitMsParam, req.query.waitMs ?? (req.body as { waitMs?: unknown } | undefined)?.waitMs, ['waitMs']);
 
   app.get('/upstreams', (_req, res) => {
-    res.json(list());
+    res.json(ops.list());
   });
 
   app.get('/upstreams/:name', (req, res) => {
-    const u = find(req, res);
-    if (u) res.json(u.snapshot());
+    res.json(ops.get(name(req)));
   });
 
   app.post('/upstreams', (req, res) => {
-    const body: unknown = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(res, 'body: expected a JSON object like {"url":"http://host:port"}');
-    const { url, name, enabled, group, weight, version, ...rest } = body as Record<string, unknown>;
-    const problems = Object.keys(rest).map((k) => `${k}: unknown field (expected url, name, enabled, group, weight, version)`);
-    problems.push(...groupWeightProblems(group, weight), ...versionProblems(version));
-    const parsed = parseUpstreamUrl(url);
-    if ('problem' in parsed) problems.push(`url: ${url === undefined ? 'missing' : parsed.problem}`);
-    if (name !== undefined && (typeof name !== 'string' || name === '')) problems.push('name: expected a non-empty string');
-    if (enabled !== undefined && typeof enabled !== 'boolean') problems.push('enabled: expected true or false');
-    if (problems.length > 0 || 'problem' in parsed) return bad(res, problems.join('; '));
-    const finalName = typeof name === 'string' ? name : parsed.name;
-    const clash = lb.pool.all().find((u) => u.name === finalName || u.url === parsed.url);
-    if (clash) return res.status(409).json({ error: `upstream already exists: ${clash.name} (${clash.url})`, code: 'LB_ADMIN_DUPLICATE' });
-    const u = lb.addUpstream(
-      { url: parsed.url, name: finalName, ...(typeof group === 'string' ? { group } : {}), ...(typeof weight === 'number' ? { weight } : {}), ...(typeof version === 'string' ? { version } : {}) },
-      enabled !== false,
-    );
-    res.status(201).json(u.snapshot());
+    const body = parse(addUpstreamBody, req.body ?? {});
+    const spec = {
+      url: body.url.url,
+      name: body.name ?? body.url.name,
+      ...(body.group !== undefined ? { group: body.group } : {}),
+      ...(body.weight !== undefined ? { weight: body.weight } : {}),
+      ...(body.version !== undefined ? { version: body.version } : {}),
+    };
+    res.status(201).json(ops.add(spec, body.enabled !== false));
   });
 
   app.patch('/upstreams/:name', (req, res) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const { group, weight, version, ...rest } = body;
-    const problems = [...Object.keys(rest).map((k) => `${k}: unknown field (expected group, weight, version)`), ...groupWeightProblems(group, weight), ...versionProblems(version)];
-    if (problems.length > 0) return bad(res, problems.join('; '));
-    const u = find(req, res);
-    if (!u) return;
-    lb.pool.update(u, { group: group as string | undefined, weight: weight as number | undefined, version: version as string | undefined });
-    res.json(u.snapshot());
+    res.json(ops.update(name(req), parse(patchUpstreamBody, req.body ?? {})));
   });
 
   app.get('/split', (_req, res) => {
-    res.json({ groups: lb.pool.split ?? null });
+    res.json(ops.getSplit());
   });
 
   // One call switches all traffic: blue/green's atomic swap, each canary step.
   app.put('/split', (req, res) => {
-    const groups = (req.body as { groups?: unknown } | undefined)?.groups;
-    const problems = TrafficSplit.problems(groups);
-    if (problems.length > 0) return bad(res, problems.join('; '));
-    lb.setSplit(groups as SplitEntry[]);
-    res.json({ groups: lb.pool.split });
+    res.json(ops.setSplit(parse(putSplitBody, req.body ?? {}).groups));
   });
 
   app.delete('/split', (_req, res) => {
-    lb.setSplit(undefined);
-    res.json({ groups: null });
+    res.json(ops.setSplit(undefined));
   });
 
   app.get('/metrics', async (_req, res, next) => {
     try {
-      res.type('text/plain; version=0.0.4').send(await lb.metrics.text());
+      res.type('text/plain; version=0.0.4').send(await ops.metricsText());
     } catch (err) {
       next(err);
     }
   });
 
   app.post('/upstreams/:name/drain', async (req, res, next) => {
-    const waitMs = parseWait(req, res);
-    if (waitMs === undefined) return;
-    const u = find(req, res);
-    if (!u) return;
     try {
-      const r = await lb.drain(u, waitMs);
-      res.json({ ...u.snapshot(), ...r });
+      res.json(await ops.drain(name(req), wait(req)));
     } catch (err) {
       next(err);
     }
   });
 
   app.post('/upstreams/:name/enable', (req, res) => {
-    const u = find(req, res);
-    if (!u) return;
-    u.setAdmin('active', 'enabled by admin');
-    res.json(u.snapshot());
+    res.json(ops.enable(name(req)));
   });
 
   app.post('/upstreams/:name/disable', (req, res) => {
-    const u = find(req, res);
-    if (!u) return;
-    u.setAdmin('disabled', 'disabled by admin');
-    res.json(u.snapshot());
+    res.json(ops.disable(name(req)));
   });
 
   app.delete('/upstreams/:name', async (req, res, next) => {
-    const waitMs = parseWait(req, res);
-    if (waitMs === undefined) return;
-    const u = find(req, res);
-    if (!u) return;
     try {
-      const r = await lb.removeUpstream(u, waitMs);
-      res.json({ removed: u.name, ...r, inFlight: u.inFlight });
+      res.json(await ops.remove(name(req), wait(req)));
     } catch (err) {
       next(err);
     }
@@ -146,27 +121,24 @@ export function createAdminApi(lb: LoadBalancer, token: string | undefined): Exp
   app.use((_req, res) => {
     res.status(404).json({ error: 'no such admin endpoint', code: 'LB_ADMIN_NOT_FOUND' });
   });
-  // Malformed JSON and other request errors: 400 with the reason, never a stack trace.
+  // Refusals, malformed JSON and other request errors: their status and reason, never a stack trace.
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof AdminError) {
+      res.status(err.status).json({ error: err.message, code: err.code, ...err.details });
+      return;
+    }
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
     res.status(status).json({ error: status === 500 ? 'internal error' : err.message, code: status === 500 ? 'LB_ADMIN_INTERNAL' : 'LB_ADMIN_BAD_REQUEST' });
   });
   return app;
 }
 
-function groupWeightProblems(group: unknown, weight: unknown): string[] {
-  const problems: string[] = [];
-  if (group !== undefined && (typeof group !== 'string' || group === '' || group.length > 64)) problems.push('group: expected a non-empty string');
-  if (weight !== undefined && (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > 1_000_000)) {
-    problems.push('weight: expected an integer from 0 to 1000000');
-  }
-  return problems;
-}
-
-/** A version label as the deployer writes it (letters, digits, . _ -). */
-function versionProblems(version: unknown): string[] {
-  if (version === undefined || (typeof version === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(version))) return [];
-  return ['version: expected 1 to 64 letters, digits, ".", "_" or "-"'];
+/** Parses with a schema; a failure is a 400 listing every problem with its path. */
+function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, path: (string | number)[] = []): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data as z.output<S>;
+  const problems = formatIssues(r.error, path).map((p) => (p.startsWith('(root)') ? p.replace('(root)', 'body') : p));
+  throw new AdminError(400, 'LB_ADMIN_BAD_REQUEST', problems.join('; '), { problems });
 }
 
 function auth(token: string | undefined) {
@@ -183,20 +155,4 @@ function auth(token: string | undefined) {
     }
     next();
   };
-}
-
-/** `?waitMs=` (or body.waitMs): how long a drain may wait for in-flight requests; default 30 s. */
-function parseWait(req: Request, res: Response): number | undefined {
-  const raw = req.query.waitMs ?? (req.body as { waitMs?: unknown } | undefined)?.waitMs;
-  if (raw === undefined) return 30_000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_WAIT_MS) {
-    bad(res, `waitMs: expected an integer from 0 to ${MAX_WAIT_MS}, got ${JSON.stringify(raw)}`);
-    return undefined;
-  }
-  return n;
-}
-
-function bad(res: Response, message: string): void {
-  res.status(400).json({ error: message, code: 'LB_ADMIN_BAD_REQUEST' });
 }

@@ -67,7 +67,7 @@ describe('traffic split: canary shares, sticky users, forced group, atomic swap,
     const swap = await admin.put('/split', { groups: [{ group: 'v2', weight: 100 }, { group: 'v1', weight: 0 }] });
     expect(swap.data.groups).toEqual([{ group: 'v2', weight: 100 }, { group: 'v1', weight: 0 }]);
     for (let i = 0; i < 50; i++) expect(await who()).toBe('c');
-    expect((await admin.delete('/split')).data).toEqual({ groups: null });
+    expect((await admin.delete('/split')).data).toEqual({ groups: null, generation: swap.data.generation + 1 });
   });
 
   it('changes an upstream group or weight with PATCH and rejects bad ones', async () => {

@@ -13,7 +13,7 @@ export class SmoothWeightedRoundRobin<T> {
 
   constructor(private readonly weightOf: (item: T) => number) {}
 
-  next(items: readonly T[], skip?: ReadonlySet<T>): T | undefined {
+  next(items: readonly T[], skip?: { has(item: T): boolean }): T | undefined {
     let best: T | undefined;
     let bestCurrent = -Infinity;
     let total = 0;

@@ -1,8 +1,7 @@
-/** One group's share of traffic in a split (the deployer uses the version as the group). */
-export interface SplitEntry {
-  group: string;
-  weight: number;
-}
+import type { SplitEntry } from '../config/rules';
+import { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin';
+
+export type { SplitEntry };
 
 export const BUCKETS = 10_000;
 
@@ -18,34 +17,12 @@ export const BUCKETS = 10_000;
 export class TrafficSplit {
   readonly entries: readonly SplitEntry[];
   private readonly total: number;
-  private readonly current: number[];
+  private readonly policy = new SmoothWeightedRoundRobin<SplitEntry>((e) => e.weight);
 
+  /** Entries come validated by the schema (splitEntries in config/rules). */
   constructor(entries: readonly SplitEntry[]) {
     this.entries = entries.map((e) => ({ ...e }));
     this.total = entries.reduce((a, e) => a + e.weight, 0);
-    this.current = entries.map(() => 0);
-  }
-
-  /** Validates a split given through the admin API; returns problems, empty when fine. */
-  static problems(raw: unknown): string[] {
-    if (!Array.isArray(raw) || raw.length === 0) return ['groups: expected a non-empty list like [{"group":"canary","weight":10},{"group":"baseline","weight":90}]'];
-    const problems: string[] = [];
-    const seen = new Set<string>();
-    raw.forEach((e: unknown, i) => {
-      const entry = e as Partial<SplitEntry> | null;
-      if (typeof entry !== 'object' || entry === null) return problems.push(`groups[${i}]: expected {"group", "weight"}`);
-      if (typeof entry.group !== 'string' || entry.group === '') problems.push(`groups[${i}].group: expected a non-empty string`);
-      else if (seen.has(entry.group)) problems.push(`groups[${i}].group: "${entry.group}" appears twice`);
-      else seen.add(entry.group);
-      if (typeof entry.weight !== 'number' || !Number.isInteger(entry.weight) || entry.weight < 0 || entry.weight > 1_000_000) {
-        problems.push(`groups[${i}].weight: expected an integer from 0 to 1000000`);
-      }
-      const extra = Object.keys(entry).filter((k) => k !== 'group' && k !== 'weight');
-      if (extra.length) problems.push(`groups[${i}]: unknown field ${extra.join(', ')}`);
-      return undefined;
-    });
-    if (problems.length === 0 && (raw as SplitEntry[]).every((e) => e.weight === 0)) problems.push('groups: at least one weight must be above 0');
-    return problems;
   }
 
   weightOf(group: string): number {
@@ -63,20 +40,9 @@ export class TrafficSplit {
     return this.entries[this.entries.length - 1].group;
   }
 
-  /** The next group for a request without a user key (smooth weighted round-robin over groups). */
+  /** The next group for a request without a user key (smooth weighted round-robin over the groups available). */
   nextGroup(available: (group: string) => boolean): string | undefined {
-    let best = -1;
-    let total = 0;
-    for (let i = 0; i < this.entries.length; i++) {
-      const e = this.entries[i];
-      if (e.weight <= 0 || !available(e.group)) continue;
-      this.current[i] += e.weight;
-      total += e.weight;
-      if (best < 0 || this.current[i] > this.current[best]) best = i;
-    }
-    if (best < 0) return undefined;
-    this.current[best] -= total;
-    return this.entries[best].group;
+    return this.policy.next(this.entries, { has: (e) => !available(e.group) })?.group;
   }
 }
 

@@ -81,7 +81,7 @@ describe('cluster mode (workers: 2) on real processes and sockets', () => {
     const slow = [0, 1, 2, 3].map(() => request(env!.lb.port, noKeepAlive));
     await sleep(300);
     const upA = env.lb.pool.get('a')!;
-    const drained = await env.lb.drain(upA, 5000);
+    const drained = await env.lb.control.drain(upA.name, 5000);
     expect(drained.drained).toBe(true);
     // The primary itself proxies nothing: only asking the workers can make the drain wait.
     expect(drained.waitedMs).toBeGreaterThan(800);

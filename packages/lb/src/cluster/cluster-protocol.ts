@@ -20,6 +20,7 @@ export type FromWorker =
   | { t: 'ready'; port: number }
   | { t: 'failed'; message: string }
   | { t: 'passive'; name: string; result: CheckResult }
+  | { t: 'passive-ok'; name: string }
   | { t: 'reply'; id: number; stats: WorkerStats }
   | { t: 'longLivedClosed'; id: number; closed: number; cut: number };
 
@@ -37,6 +38,10 @@ export interface UpstreamCounters {
 
 export interface WorkerStats {
   noUpstream: number;
+  /** LbMetrics.ownByClass: the balancer's own answers and early client aborts. */
+  own?: number[];
+  /** Request-body bytes buffered for retries right now. */
+  buffered?: number;
   upstreams: Record<string, UpstreamCounters>;
 }
 
@@ -61,6 +66,11 @@ export function sumStats(all: readonly WorkerStats[]): WorkerStats {
   const out: WorkerStats = { noUpstream: 0, upstreams: {} };
   for (const s of all) {
     out.noUpstream += s.noUpstream;
+    out.buffered = (out.buffered ?? 0) + (s.buffered ?? 0);
+    if (s.own) {
+      const own = (out.own ??= new Array(s.own.length).fill(0));
+      s.own.forEach((v, i) => (own[i] = (own[i] ?? 0) + v));
+    }
     for (const [name, c] of Object.entries(s.upstreams)) {
       const acc = (out.upstreams[name] ??= emptyCounters(c.byClass.length, c.buckets.length));
       addCounters(acc, c);

@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import { LbMetrics } from '../metrics/lb-metrics';
 import { UpstreamPool } from '../pool/upstream-pool';
 import { LongLivedProxy } from '../proxy/long-lived-proxy';
+import { installCrashGuard } from '../crash-guard';
 import { ProxyHandler } from '../proxy/proxy-handler';
 import { closeGracefully, createTrafficServer, listen } from '../traffic-server';
 import type { FromWorker, ToWorker, WorkerStats } from './cluster-protocol';
@@ -34,7 +35,10 @@ export class LbWorker {
   ) {
     this.pool = new UpstreamPool(
       { ...config, upstreams: [] },
-      { onPassiveFailure: (u, result) => primary.send({ t: 'passive', name: u.name, result }) },
+      {
+        onPassiveFailure: (u, result) => primary.send({ t: 'passive', name: u.name, result }),
+        onPassiveSuccess: (u) => primary.send({ t: 'passive-ok', name: u.name }),
+      },
     );
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, log, this.metrics);
@@ -73,7 +77,7 @@ export class LbWorker {
         count: u.stats.count,
       };
     }
-    return { noUpstream: this.metrics.noUpstream, upstreams };
+    return { noUpstream: this.metrics.noUpstream, own: [...this.metrics.ownByClass], buffered: this.proxy.budget.inUse, upstreams };
   }
 
   /** Finishes in-flight requests (up to `timeoutMs`), closes connections. Idempotent. */
@@ -112,6 +116,7 @@ export function runWorker(createLog: (worker: number) => Logger): void {
     }
     if (worker) return;
     const log = createLog(msg.worker);
+    installCrashGuard(log);
     worker = new LbWorker(msg.config, { send }, log);
     worker.pool.applyState(msg.state);
     const w = worker;

@@ -66,7 +66,7 @@ export class WorkerFleet {
     private readonly config: LbConfig,
     private readonly fork: ForkWorker,
     private readonly state: () => PoolState,
-    private readonly onPassiveFailure: (name: string, result: CheckResult) => void,
+    private readonly onPassiveFailure: (name: string, result: CheckResult | undefined) => void,
     private readonly log: Logger,
   ) {}
 
@@ -112,6 +112,10 @@ export class WorkerFleet {
           case 'passive':
             this.onPassiveFailure(msg.name, msg.result);
             break;
+          case 'passive-ok':
+            // undefined: a request succeeded after failures (ends the upstream's failure streak).
+            this.onPassiveFailure(msg.name, undefined);
+            break;
           case 'reply':
             this.onReply(m, msg.id, msg.stats);
             break;
@@ -123,7 +127,7 @@ export class WorkerFleet {
       handle.onExit((code, signal) => {
         m.exited = true;
         this.members.delete(m);
-        if (m.last) this.retired = sumStats([this.retired, { ...m.last, upstreams: withoutInFlight(m.last.upstreams) }]);
+        if (m.last) this.retired = sumStats([this.retired, { ...m.last, buffered: 0, upstreams: withoutInFlight(m.last.upstreams) }]);
         for (const [id, q] of this.pending) if (q.members.delete(m)) this.settle(id);
         if (!m.ready) {
           reject(new Error(`worker ${index + 1} exited before listening (${signal ?? `code ${code}`})`));

@@ -10,18 +10,22 @@ type Env = Record<string, string | undefined>;
  * Reads the YAML file (if any), applies the environment overrides compose needs
  * (LB_HOST, LB_PORT, LB_WORKERS, LB_UPSTREAMS as a comma-separated list, LB_ADMIN_* incl. LB_ADMIN_TOKEN_FILE), and validates the result.
  */
-export function loadConfig(path: string | undefined, env: Env = process.env, readFile = (p: string) => fs.readFileSync(p, 'utf8')): LbConfig {
+export function loadConfig(path: string | undefined, env: Env = process.env, readFile: (p: string) => Buffer | string = (p) => fs.readFileSync(p)): LbConfig {
   const source = path ?? '(defaults)';
   let doc: Record<string, unknown> = {};
   if (path !== undefined) {
-    let text: string;
+    let raw: Buffer | string;
     try {
-      text = readFile(path);
+      raw = readFile(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? String(err)})`;
       throw new ConfigError(source, [`${path}: ${why}`], { cause: err });
     }
+    const text = decodeUtf8(raw, source);
+    // An empty file is almost always a mistake (a wrong mount, a truncated write): say so rather
+    // than start silently with every default.
+    if (text.trim() === '' || /^(\s*#.*\n?)*\s*$/.test(text)) throw new ConfigError(source, [`${path}: the file is empty (expected settings such as "upstreams:"; omit --config to use the defaults)`]);
     doc = parseYaml(text, source);
   }
   return validateConfig(applyEnv(doc, env, source), source);
@@ -35,10 +39,48 @@ export function parseYaml(text: string, source: string): Record<string, unknown>
       parsed.errors.map((e) => `YAML ${e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split('\n')[0]}`),
     );
   }
-  const value: unknown = parsed.toJS();
+  let value: unknown;
+  try {
+    // The yaml library refuses documents whose aliases expand beyond maxAliasCount ("billion laughs").
+    value = parsed.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    const why = /alias/i.test((err as Error).message) ? 'too many alias expansions (a document that references itself exponentially is refused)' : (err as Error).message;
+    throw new ConfigError(source, [`YAML: ${why}`]);
+  }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(source, ['(root): expected a mapping of settings']);
   return value as Record<string, unknown>;
+}
+
+/** Bytes that are not UTF-8 would turn into U+FFFD and end up in names and headers: refuse them with their offset. */
+function decodeUtf8(raw: Buffer | string, source: string): string {
+  if (typeof raw === 'string') return raw;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    const at = firstInvalidUtf8(raw);
+    throw new ConfigError(source, [`${source}: not valid UTF-8 (first bad byte at offset ${at})`]);
+  }
+}
+
+function firstInvalidUtf8(buf: Buffer): number {
+  let lo = 0;
+  let hi = buf.length;
+  // The longest valid prefix, by bisection (a decode of a prefix may fail only on a cut sequence at its end).
+  const ok = (n: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ok(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 function applyEnv(doc: Record<string, unknown>, env: Env, source: string): Record<string, unknown> {

@@ -44,7 +44,7 @@ describe('config validation', () => {
     ['wrong type', 'listen:\n  port: "8080"', ['listen.port: expected an integer from 0 to 65535, got "8080"']],
     ['port out of range', 'listen: { port: 70000 }', ['listen.port: expected an integer from 0 to 65535, got 70000']],
     ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, workers, upstreams, healthCheck, admin, routing, proxy)']],
-    ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, startIntervalMs, timeoutMs, fall, rise)']],
+    ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, startIntervalMs, timeoutMs, fall, rise, passiveFall, ejectMs, maxEjectMs)']],
     ['timeout not below interval', 'healthCheck: { intervalMs: 500, timeoutMs: 500 }', ['healthCheck.timeoutMs: must be less than healthCheck.intervalMs (500), got 500']],
     ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream']],
     ['upstreams not a list', 'upstreams: http://a:1', ['upstreams: expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")']],
@@ -102,5 +102,44 @@ describe('config validation', () => {
     expect(loadConfig(undefined, { LB_WORKERS: 'auto' }).workers).toBe(Math.min(64, os.availableParallelism()));
     expect(problemsOf(() => loadConfig(undefined, { LB_WORKERS: 'two' }))).toEqual(['env LB_WORKERS: expected a number of processes or "auto", got "two"']);
     expect(problemsOf(() => loadConfig(undefined, { LB_WORKERS: '100' }))).toEqual(['workers: expected an integer from 1 to 64 or "auto", got 100']);
+  });
+
+  describe('hardening: inputs that used to start a balancer that then crashed or misrouted', () => {
+    it.each([
+      ['a name with a newline', 'upstreams: [{ url: "http://a:1", name: "a\\nb" }]', /^upstreams\[0\]\.name: must be visible ASCII/],
+      ['a name with a non-ASCII character', 'upstreams: [{ url: "http://a:1", name: "snow☃man" }]', /^upstreams\[0\]\.name: must be visible ASCII/],
+      ['a health path with a space', 'healthCheck: { path: "/health check" }', /^healthCheck\.path: must be a request path without spaces/],
+      ['a health path with CR/LF', 'healthCheck: { path: "/ping\\r\\nX-Injected: 1" }', /^healthCheck\.path: must be a request path without spaces/],
+      ['a group with a space', 'upstreams: [{ url: "http://a:1", group: "my group" }]', /^upstreams\[0\]\.group: may contain only/],
+      ['localhost and 127.0.0.1 on one port', 'upstreams: ["http://localhost:8081", "http://127.0.0.1:8081"]', /^upstreams\[1\]\.url: duplicate of upstreams\[0\]/],
+      ['a weight that is not an integer', 'upstreams: [{ url: "http://a:1", weight: 0.5 }]', /^upstreams\[0\]\.weight: expected an integer from 0 to 1000000, got 0.5$/],
+    ])('rejects %s at load, naming the field', (_name, yaml, expected) => {
+      const problems = problemsOf(() => fromYaml(yaml));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(expected);
+    });
+
+    it('accepts IPv6 upstreams (connected without the brackets)', () => {
+      expect(fromYaml('upstreams: ["http://[::1]:8081"]').upstreams).toEqual([{ url: 'http://[::1]:8081', name: '[::1]:8081' }]);
+    });
+
+    it('names a "billion laughs" document instead of expanding it', () => {
+      const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+      for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+      expect(problemsOf(() => parseYaml(laughs.join('\n'), 'laughs.yaml'))).toEqual(['YAML: too many alias expansions (a document that references itself exponentially is refused)']);
+    });
+
+    it('refuses an empty file and a file that is not UTF-8, naming them', () => {
+      expect(problemsOf(() => loadConfig('/x/lb.yaml', {}, () => Buffer.from('')))).toEqual([expect.stringMatching(/^\/x\/lb\.yaml: the file is empty/)]);
+      expect(problemsOf(() => loadConfig('/x/lb.yaml', {}, () => Buffer.from('# only a comment\n')))).toEqual([expect.stringMatching(/the file is empty/)]);
+      const prefix = Buffer.from('upstreams: [{ url: "http://a:1", name: "a');
+      const bad = Buffer.concat([prefix, Buffer.from([0xff, 0xfe]), Buffer.from('" }]\n')]);
+      expect(problemsOf(() => loadConfig('/x/lb.yaml', {}, () => bad))).toEqual([`/x/lb.yaml: not valid UTF-8 (first bad byte at offset ${prefix.length})`]);
+    });
+
+    it('documents the hardening defaults in the schema', () => {
+      expect(DEFAULT_CONFIG.proxy).toMatchObject({ headerTimeoutMs: 10_000, bodyIdleTimeoutMs: 10_000, requestTimeoutMs: 60_000, retryBufferBudgetBytes: 32 * 1024 * 1024, trustForwardedHeaders: false });
+      expect(DEFAULT_CONFIG.healthCheck).toMatchObject({ passiveFall: 3, ejectMs: 5000, maxEjectMs: 120_000 });
+    });
   });
 });

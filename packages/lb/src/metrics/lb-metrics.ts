@@ -26,6 +26,14 @@ export class LbMetrics {
   readonly registry = new Registry();
   /** Requests answered 503 because no upstream was in rotation. */
   noUpstream = 0;
+  /**
+   * Requests that never reached an upstream for a reason of the client's: our own refusals (400 bad
+   * target, 408 stalled body, 501 upgrade) by status class, and clients that left first ("aborted").
+   * Not server errors, so never counted as 5xx.
+   */
+  readonly ownByClass = new Float64Array(STATUS_CLASSES.length);
+  /** Request-body bytes held for retries right now (the proxy's budget; summed over workers in cluster mode). */
+  bufferedBytes: () => number = () => 0;
 
   constructor(pool: UpstreamPool) {
     const registers = [this.registry];
@@ -35,7 +43,10 @@ export class LbMetrics {
         for (const u of pool.all()) {
           STATUS_CLASSES.forEach((cls, i) => out.push({ value: u.stats.byClass[i], labels: { upstream: u.name, group: u.group, status_class: cls } }));
         }
-        out.push({ value: this.noUpstream, labels: { upstream: 'none', group: 'none', status_class: '5xx' } });
+        STATUS_CLASSES.forEach((cls, i) => {
+          const value = this.ownByClass[i] + (cls === '5xx' ? this.noUpstream : 0);
+          if (value > 0 || cls === '5xx') out.push({ value, labels: { upstream: 'none', group: 'none', status_class: cls } });
+        });
         return out;
       }) as never,
     );
@@ -72,6 +83,15 @@ export class LbMetrics {
         for (const u of pool.all()) this.labels(u.name, u.group, u.state).set(1);
       },
     });
+    const metrics = this;
+    new Gauge({
+      name: 'lb_retry_buffer_bytes',
+      help: 'Request-body bytes buffered for retries right now (bounded by proxy.retryBufferBudgetBytes).',
+      registers,
+      collect() {
+        this.set(metrics.bufferedBytes());
+      },
+    });
     new Gauge({
       name: 'lb_upstream_in_flight',
       help: 'Requests in flight per upstream.',
@@ -88,6 +108,11 @@ export class LbMetrics {
   record(upstream: { stats: { record(status: number, completed: boolean, seconds: number): void } } | undefined, status: number, completed: boolean, seconds: number): void {
     if (upstream) upstream.stats.record(status, completed, seconds);
     else this.noUpstream++;
+  }
+
+  /** A request answered by the balancer itself (not 503-no-upstream), or abandoned by its client before any upstream answered. */
+  own(status: number, answered: boolean): void {
+    this.ownByClass[answered ? Math.min(4, Math.max(0, ((status / 100) | 0) - 1)) : STATUS_CLASSES.length - 1]++;
   }
 
   retry(upstream: { stats: { retries: number } }): void {

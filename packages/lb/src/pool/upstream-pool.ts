@@ -8,6 +8,8 @@ import { Upstream, type AdminState, type CheckResult, type Health, type Transiti
 export interface PoolState {
   upstreams: Array<{ name: string; url: string; group: string; weight: number; health: Health; admin: AdminState; evictions: number }>;
   split: SplitEntry[] | null;
+  /** Incremented on every split change (set or clear); responses carry it in x-lb-split. */
+  splitGeneration: number;
 }
 
 export interface PoolHooks {
@@ -20,6 +22,8 @@ export interface PoolHooks {
    * machine; a cluster worker sends it to the primary, which owns health.
    */
   onPassiveFailure?: (u: Upstream, result: CheckResult) => void;
+  /** A request succeeded on an upstream after failures (ends its failure streak); same routing as failures. */
+  onPassiveSuccess?: (u: Upstream) => void;
 }
 
 /** What a request says about where it wants to go (read only while a split is active). */
@@ -39,12 +43,14 @@ export class UpstreamPool {
   private readonly policy = new SmoothWeightedRoundRobin<Upstream>((u) => u.weight);
   private readonly agentOptions: http.AgentOptions;
   private _split?: TrafficSplit;
+  private _splitGeneration = 0;
 
   private readonly onChange: () => void;
 
   constructor(
     private readonly config: LbConfig,
     private readonly hooks: PoolHooks = {},
+    private readonly now: () => number = Date.now,
   ) {
     this.agentOptions = { timeout: config.proxy.idleSocketMs, scheduling: 'lifo' };
     this.onChange = hooks.onChange ?? (() => {});
@@ -68,6 +74,7 @@ export class UpstreamPool {
         this.hooks.onTransition?.(t);
       },
       () => this.onChange(),
+      this.now,
     );
     this.upstreams.set(upstream.name, upstream);
     return upstream;
@@ -96,8 +103,17 @@ export class UpstreamPool {
   reportPassiveFailure(u: Upstream, result: CheckResult): void {
     if (this.hooks.onPassiveFailure) {
       u.failures++;
+      u.passiveStreak++;
       this.hooks.onPassiveFailure(u, result);
     } else u.reportPassiveFailure(result);
+  }
+
+  /** A request completed on `u` while it had a failure streak (called only then: off the hot path). */
+  reportPassiveSuccess(u: Upstream): void {
+    if (this.hooks.onPassiveSuccess) {
+      u.passiveStreak = 0;
+      this.hooks.onPassiveSuccess(u);
+    } else u.reportPassiveSuccess();
   }
 
   /** Everything routing depends on, for a cluster worker. */
@@ -105,6 +121,7 @@ export class UpstreamPool {
     return {
       upstreams: this.all().map((u) => ({ name: u.name, url: u.url, group: u.group, weight: u.weight, health: u.health, admin: u.admin, evictions: u.evictions })),
       split: this._split ? [...this._split.entries] : null,
+      splitGeneration: this._splitGeneration,
     };
   }
 
@@ -134,9 +151,10 @@ export class UpstreamPool {
       u.destroy();
     }
     // Keep the current split object when unchanged: it carries the position in its weighted sequence.
-    if (JSON.stringify(state.split) !== JSON.stringify(this._split?.entries ?? null)) {
+    if (state.splitGeneration !== this._splitGeneration || JSON.stringify(state.split) !== JSON.stringify(this._split?.entries ?? null)) {
       this._split = state.split ? new TrafficSplit(state.split) : undefined;
     }
+    this._splitGeneration = state.splitGeneration;
     this.rebuild();
   }
 
@@ -157,9 +175,16 @@ export class UpstreamPool {
   }
 
   /** Sets (or with undefined, clears) the traffic split between groups: one atomic change. */
-  setSplit(entries: readonly SplitEntry[] | undefined): void {
+  setSplit(entries: readonly SplitEntry[] | undefined): number {
     this._split = entries ? new TrafficSplit(entries) : undefined;
+    this._splitGeneration++;
     this.onChange();
+    return this._splitGeneration;
+  }
+
+  /** The split's generation: 0 until a split is first set, then +1 on every set or clear. */
+  get splitGeneration(): number {
+    return this._splitGeneration;
   }
 
   /** True when requests must be read for route hints (a split is active). */

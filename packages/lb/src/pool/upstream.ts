@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { UpstreamConfig } from '../config/lb-config';
 import { UpstreamStats } from '../metrics/upstream-stats';
+import { connectHost } from '../config/parse-upstream-url';
 import { PendingList } from './pending-list';
 
 /** What health checks say. */
@@ -26,14 +27,33 @@ export interface Transition {
 
 export type { PendingRequest } from './pending-list';
 
+/** The thresholds of the state machine (healthCheck in the config). */
+export interface HealthThresholds {
+  fall: number;
+  rise: number;
+  /** Consecutive failed requests that eject the upstream (default: fall). */
+  passiveFall?: number;
+  /** First ejection's length; doubles with each ejection in a row, up to maxEjectMs. */
+  ejectMs?: number;
+  maxEjectMs?: number;
+}
+
 /**
- * One upstream and its state machine: fall consecutive failures → unhealthy, rise consecutive
- * successes → healthy. It starts unhealthy ("pending") so nothing is sent before a first good ping.
+ * One upstream and its state machine: fall consecutive failed checks → unhealthy, rise consecutive
+ * good checks → healthy. It starts unhealthy ("pending") so nothing is sent before a first good ping.
+ *
+ * Requests are evidence too (passive health): `passiveFall` failed requests in a row (refused,
+ * reset, timed out, cut mid-response, invalid response) eject it for `ejectMs`, doubled for each
+ * ejection that follows closely on the last one (like Envoy's outlier detection). While ejected,
+ * good checks do not count, so an upstream whose /ping works but whose requests fail does not
+ * flap back into rotation after every check.
  */
 export class Upstream {
   readonly url: string;
   readonly name: string;
   readonly target: URL;
+  /** Where connections go (IPv6 literals without their URL brackets). */
+  readonly connectTarget: { host: string; port: number };
   /** Each upstream has its own keep-alive pool, so one that dies can have its sockets evicted alone. */
   readonly agent: http.Agent;
   health: Health = 'unhealthy';
@@ -53,21 +73,30 @@ export class Upstream {
   evictions = 0;
   private failStreak = 0;
   private riseStreak = 0;
+  /** Failed requests in a row (reset by a request that succeeds). */
+  passiveStreak = 0;
+  /** Until when (clock ms) it stays out after an ejection; 0 = not ejected. */
+  ejectedUntil = 0;
+  /** Ejections in a row (each doubles the next one's length); forgotten after a quiet period. */
+  ejections = 0;
+  private lastEjectionAt = 0;
   readonly pending = new PendingList();
   /** Request counters for the metrics, bumped on the request path. */
   readonly stats = new UpstreamStats();
 
   constructor(
     config: UpstreamConfig,
-    private readonly thresholds: { fall: number; rise: number },
+    private readonly thresholds: HealthThresholds,
     agentOptions: http.AgentOptions,
     private readonly onTransition: (t: Transition) => void,
     /** Any change of health, admin state or evictions, even one that does not change the shown state. */
     private readonly onChange: () => void = () => {},
+    private readonly now: () => number = Date.now,
   ) {
     this.url = config.url;
     this.name = config.name;
     this.target = new URL(config.url);
+    this.connectTarget = { host: connectHost(this.target), port: Number(this.target.port || 80) };
     this.group = config.group ?? 'default';
     this.weight = config.weight ?? 1;
     this.version = config.version;
@@ -89,10 +118,50 @@ export class Upstream {
     else this.failure(result);
   }
 
-  /** A request that could not reach this upstream (connection refused, reset, timed out). */
+  /** A request that failed on this upstream (connection refused, reset, timed out, cut, invalid response). */
   reportPassiveFailure(result: CheckResult): void {
     this.failures++;
-    this.failure(result);
+    // Unreachable (refused, no route, connect timeout): the checks see the same thing, so it counts
+    // like a failed check, and the upstream is back as soon as it answers again (a restart).
+    if (result.unreachable) return this.failure(result);
+    // It answers pings but its requests fail (reset, timeout, cut mid-body, invalid response):
+    // only time out of rotation, not a good ping, may bring it back.
+    this.passiveStreak++;
+    if (this.passiveStreak >= (this.thresholds.passiveFall ?? this.thresholds.fall) && this.ejectedUntil === 0) this.eject(result);
+  }
+
+  /** A request completed after failures: the streak is over. */
+  reportPassiveSuccess(): void {
+    this.passiveStreak = 0;
+  }
+
+  get ejected(): boolean {
+    return this.ejectedUntil !== 0;
+  }
+
+  private eject(result: CheckResult): void {
+    const now = this.now();
+    const base = this.thresholds.ejectMs ?? 0;
+    const max = this.thresholds.maxEjectMs ?? base;
+    // Ejections close together are one problem: each lasts longer. A quiet period forgets them.
+    if (now - this.lastEjectionAt > Math.max(max, base) * 2) this.ejections = 0;
+    const ms = Math.min(max, base * 2 ** this.ejections);
+    this.ejections++;
+    this.lastEjectionAt = now;
+    this.ejectedUntil = now + ms;
+    this.passiveStreak = 0;
+    this.riseStreak = 0;
+    this.failStreak = 0;
+    const reason = `${result.reason} (${this.thresholds.passiveFall ?? this.thresholds.fall} failed requests in a row; out for at least ${ms} ms)`;
+    if (this.health === 'healthy') this.change(() => (this.health = 'unhealthy'), reason);
+    this.lastCheck = { ok: false, reason };
+    this.onChange();
+  }
+
+  private evict(): void {
+    this.evictions++;
+    this.evictConnections();
+    this.onChange();
   }
 
   setAdmin(admin: AdminState, reason: string): void {
@@ -101,6 +170,11 @@ export class Upstream {
 
   private success(reason: string): void {
     this.failStreak = 0;
+    // Hysteresis: while ejected by failed requests, a good ping is not enough to come back.
+    if (this.ejectedUntil !== 0) {
+      if (this.now() < this.ejectedUntil) return;
+      this.ejectedUntil = 0;
+    }
     this.riseStreak++;
     if (this.health === 'unhealthy' && this.riseStreak >= this.thresholds.rise) {
       this.change(() => (this.health = 'healthy'), reason);
@@ -123,17 +197,19 @@ export class Upstream {
 
   private failure(result: CheckResult): void {
     this.riseStreak = 0;
+    // Nothing listens at its address any more (the process died): whatever answers there next is a
+    // new instance, so an ejection earned by the old one's failed requests no longer applies.
+    if (result.unreachable && this.ejectedUntil !== 0) {
+      this.ejectedUntil = 0;
+      this.passiveStreak = 0;
+    }
     this.failStreak++;
     if (this.health === 'healthy' && this.failStreak >= this.thresholds.fall) {
       this.change(() => (this.health = 'unhealthy'), `${result.reason} (${this.failStreak} in a row)`);
     }
     // A host that does not answer at all may be gone without a word (no RST): requests waiting on it
     // would hang, so give them back to the proxy, which retries the idempotent ones elsewhere.
-    if (this.health === 'unhealthy' && result.unreachable) {
-      this.evictions++;
-      this.evictConnections();
-      this.onChange();
-    }
+    if (this.health === 'unhealthy' && result.unreachable) this.evict();
   }
 
   /** Closes its idle pooled sockets and gives its waiting requests back to the proxy. */
@@ -171,6 +247,7 @@ export class Upstream {
       failures: this.failures,
       retries: this.retries,
       lastCheck: this.lastCheck.reason,
+      ...(this.ejectedUntil !== 0 ? { ejectedForMs: Math.max(0, this.ejectedUntil - this.now()) } : {}),
     };
   }
 }

@@ -115,7 +115,7 @@ describe('long-lived connections through the balancer', () => {
     expect(Number(streamOnA.got[0].id)).toBe(42);
     expect(a.inFlight).toBe(2);
 
-    const result = await env.lb.drain(a, 5000);
+    const result = await env.lb.control.drain(a.name, 5000);
     expect(result).toMatchObject({ drained: true, longLivedClosed: 2, longLivedCut: 0 });
     expect(result.waitedMs).toBeGreaterThanOrEqual(300);
     expect(await onA.closed).toEqual({ code: 1012, reason: 'upstream restarting, reconnect' });
@@ -154,7 +154,7 @@ describe('long-lived connections through the balancer', () => {
     await waitFor(() => stream.got.length >= 1, 3000, 'a first event');
     // The next event's first half ("id: 2") is out within 20 ms; its data follows 400 ms later.
     await new Promise((r) => setTimeout(r, 100));
-    const result = await env.lb.drain(env.lb.pool.get('a')!, 3000);
+    const result = await env.lb.control.drain('a', 3000);
     expect(result).toMatchObject({ longLivedClosed: 1, longLivedCut: 0 });
     expect(await stream.ended).toBe('end');
     expect(stream.got.map((e) => `${e.id ?? '-'}:${e.event ?? 'message'}`)).toEqual(['1:message', '2:message', '-:close']);
@@ -212,7 +212,7 @@ describe('long-lived connections through the balancer', () => {
     expect(got.toLowerCase()).toContain('x-upstream: a');
     s.write('ping-bytes');
     await waitFor(() => got.endsWith('ping-bytes'), 2000, 'echo');
-    const result = await env.lb.drain(env.lb.pool.get('a')!, 2000);
+    const result = await env.lb.control.drain('a', 2000);
     expect(result).toMatchObject({ drained: true, longLivedClosed: 0, longLivedCut: 1 });
     await closed;
   });

@@ -1,20 +1,17 @@
 import type http from 'node:http';
-import type { Stream } from 'node:stream';
-import httpProxy from 'http-proxy';
 import type { LbConfig } from '../config/lb-config';
 import type { Logger } from '../logger';
 import type { LbMetrics } from '../metrics/lb-metrics';
 import type { PendingRequest, Upstream } from '../pool/upstream';
 import type { RouteHints, UpstreamPool } from '../pool/upstream-pool';
-import { readCookie } from './read-cookie';
+import { BufferBudget } from './buffer-budget';
 import { classifyProxyError, isIdempotent, type ProxyFailure } from './classify-proxy-error';
-import { hasBody, NO_BODY, readRequestBody, type RequestBody } from './request-body';
-
-/** A request without a body: replayable on any upstream, sent with one end(). */
-const NO_BODY_REQUEST: RequestBody = { replayable: true, stream: () => NO_BODY };
-
-const kCtx = Symbol('zdl.ctx');
-type Req = http.IncomingMessage & { [kCtx]?: ProxyRequest };
+import { type Attempt, HttpProxyEngine, type ProxyEngine } from './http-proxy-engine';
+import { outgoingHeaders } from './outgoing-headers';
+import { readCookie } from './read-cookie';
+import { BodyTimeoutError, hasBody, NO_BODY_REQUEST, readRequestBody, type RequestBody, watchBodyIdle } from './request-body';
+import { upstreamPath } from './request-target';
+import { responseHead } from './response-head';
 
 /** One client request across its attempts (at most one per upstream). */
 class ProxyRequest implements PendingRequest {
@@ -22,29 +19,37 @@ class ProxyRequest implements PendingRequest {
   pendingOwner?: PendingRequest['pendingOwner'] = undefined;
   pendingPrev?: PendingRequest = undefined;
   pendingNext?: PendingRequest = undefined;
-  upstream?: Upstream;
+  /** The upstream of the attempt in progress (counted in flight there). */
+  upstream?: Upstream = undefined;
+  /** The upstream whose response is being (or was) written. */
+  answeredBy?: Upstream = undefined;
   /** The last upstream tried, for attributing a failure once every attempt is released. */
-  lastTried?: Upstream;
-  hints?: RouteHints;
+  lastTried?: Upstream = undefined;
+  hints?: RouteHints = undefined;
+  path = '/';
+  headers?: http.OutgoingHttpHeaders = undefined;
+  body?: RequestBody = undefined;
+  /** The traffic split's generation when the upstream was picked (sent back in x-lb-split). */
+  splitGeneration = 0;
   readonly startedAt = performance.now();
   readonly tried = new Set<Upstream>();
-  proxyReq?: http.ClientRequest;
-  body?: RequestBody;
-  gotResponse = false;
+  proxyReq?: http.ClientRequest = undefined;
   timedOut = false;
   connectTimedOut = false;
   abortedAsDead = false;
-  lastFailure?: ProxyFailure;
-  /** Numbers attempts, so a late error from an earlier attempt's listeners is ignored. */
-  attempt = 0;
-
-  constructor(
-    readonly req: Req,
-    readonly res: http.ServerResponse,
-  ) {}
-
   /** True when the request never left this machine: safe to send elsewhere whatever its method. */
   abortedBeforeConnect = false;
+  lastFailure?: ProxyFailure = undefined;
+  /** Our own answer's code (400, 408, 501, 503 without upstream...), for the metrics. */
+  ownCode?: string = undefined;
+  /** The client's connection closed before the response was complete. */
+  clientGone = false;
+  stopIdleWatch?: () => void = undefined;
+
+  constructor(
+    readonly req: http.IncomingMessage,
+    readonly res: http.ServerResponse,
+  ) {}
 
   /**
    * The upstream was declared unreachable while we waited for it. A request that never connected,
@@ -65,14 +70,23 @@ class ProxyRequest implements PendingRequest {
   }
 }
 
+/** Timeouts the traffic server applies to clients (see createTrafficServer). */
+export interface ClientTimeouts {
+  headerTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
 /**
- * The request path: choose an upstream, proxy with http-proxy over its keep-alive agent, and when the
- * connection fails before any response byte, try the next upstream (each at most once) if that is
- * safe: always when the connection never opened, for idempotent methods when it was reset or the
- * upstream was declared dead. Every error is answered; none can crash the process.
+ * The request path, top to bottom: check the request → read (or start streaming) its body → pick
+ * an upstream and count it in flight in one step → send through the engine → on a response,
+ * check and write it → on a failure before any response byte, classify it and retry on the next
+ * upstream when that is safe (always when the connection never opened; for idempotent methods
+ * when it was reset or the upstream was declared dead) or answer 502/504. Every error is answered;
+ * no client or upstream input can throw out of here.
  */
 export class ProxyHandler {
-  private readonly proxy: httpProxy;
+  private readonly engine: ProxyEngine;
+  readonly budget: BufferBudget;
   /** Takes over a response that is a long-lived stream (Server-Sent Events); true when it did. */
   onEventStream?: (upstream: Upstream, proxyRes: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
@@ -82,63 +96,81 @@ export class ProxyHandler {
     private readonly routing: LbConfig['routing'],
     private readonly log: Logger,
     private readonly metrics?: LbMetrics,
+    engine?: ProxyEngine,
   ) {
-    // selfHandleResponse: http-proxy sends the request; the response is written here in one
-    // writeHead with a raw header list (http-proxy's outgoing passes call setHeader once per header,
-    // which measured as a visible share of the per-request CPU).
-    this.proxy = httpProxy.createProxyServer({ ws: false, xfwd: false, changeOrigin: false, selfHandleResponse: true });
-    this.proxy.on('proxyReq', (proxyReq, req) => this.onProxyReq(proxyReq, req as Req));
-    this.proxy.on('proxyRes', (proxyRes, req, res) => this.onProxyRes(proxyRes, req as Req, res));
-    // The client went away while we waited for the upstream: nobody to answer (nginx calls it 499).
-    this.proxy.on('econnreset', (_err, req) => this.log.debug('client closed the request', { status: 499, url: req.url }));
-    // With a callback on every web() call this should never fire, but an unhandled 'error' would kill the process.
-    this.proxy.on('error', (err) => this.log.error('proxy error without handler', { error: err.message }));
+    this.engine = engine ?? new HttpProxyEngine(log);
+    this.budget = new BufferBudget(options.retryBufferBudgetBytes);
+  }
+
+  get clientTimeouts(): ClientTimeouts {
+    return { headerTimeoutMs: this.options.headerTimeoutMs, requestTimeoutMs: this.options.requestTimeoutMs };
   }
 
   readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const ctx = new ProxyRequest(req as Req, res);
-    (req as Req)[kCtx] = ctx;
-    res.once('close', () => this.finish(ctx));
-    addForwardedHeaders(req);
-    if (this.pool.wantsHints) ctx.hints = this.hints(req);
-    // Most requests have no body: dispatch them now, without a promise round-trip.
-    const withBody = hasBody(req);
-    if (!withBody) ctx.body = NO_BODY_REQUEST;
-    if (this.options.retryBodyLimitBytes === 0 || !withBody) {
-      this.dispatch(ctx);
-      return;
-    }
-    readRequestBody(req, this.options.retryBodyLimitBytes).then(
-      (body) => {
-        ctx.body = body;
-        this.dispatch(ctx);
-      },
-      () => res.destroy(),
-    );
+    const ctx = new ProxyRequest(req, res);
+    res.once('close', () => this.guard(ctx, () => this.finish(ctx)));
+    this.guard(ctx, () => this.begin(ctx));
   };
 
-  private dispatch(ctx: ProxyRequest): void {
+  private begin(ctx: ProxyRequest): void {
+    const { req } = ctx;
+    // WebSocket/SSE upgrades are proxied elsewhere (the server's 'upgrade' event); one that reaches
+    // the normal path gets a clear answer instead of hanging in flight.
+    if (req.headers.upgrade !== undefined) return this.fail(ctx, 501, 'LB_UPGRADE_NOT_SUPPORTED', 'protocol upgrades are not proxied on this path', true);
+    const path = upstreamPath(req);
+    if (path === undefined) return this.fail(ctx, 400, 'LB_BAD_REQUEST_TARGET', 'the request target is not a valid path or http URL', true);
+    ctx.path = path;
+    if (this.pool.wantsHints) ctx.hints = this.hints(req);
+    // Most requests have no body: dispatch them now, without a promise round-trip.
+    if (!hasBody(req)) {
+      ctx.body = NO_BODY_REQUEST;
+      return this.attempt(ctx);
+    }
+    readRequestBody(req, this.options.retryBodyLimitBytes, this.budget, this.options.bodyIdleTimeoutMs).then(
+      (body) =>
+        this.guard(ctx, () => {
+          ctx.body = body;
+          if (ctx.clientGone) return body.release();
+          // A streamed body may still stall: cut it like a buffered one.
+          if (!body.replayable) ctx.stopIdleWatch = watchBodyIdle(req, this.options.bodyIdleTimeoutMs, () => this.bodyTimedOut(ctx));
+          this.attempt(ctx);
+        }),
+      (err: Error) => (err instanceof BodyTimeoutError ? this.bodyTimedOut(ctx) : ctx.res.destroy()),
+    );
+  }
+
+  /** One attempt on the next upstream. */
+  private attempt(ctx: ProxyRequest): void {
     const upstream = this.pool.acquire(ctx.tried, ctx.hints);
     if (!upstream) {
       if (ctx.lastFailure) return this.fail(ctx, ctx.lastFailure.status, ctx.lastFailure.code, 'every upstream tried failed');
       return this.fail(ctx, 503, 'LB_NO_UPSTREAM', 'no healthy upstream in rotation');
     }
+    ctx.splitGeneration = this.pool.splitGeneration;
     ctx.upstream = ctx.lastTried = upstream;
     ctx.tried.add(upstream);
     upstream.pending.add(ctx);
-    const buffer = ctx.body?.stream();
-    if (ctx.body && !buffer) return this.fail(ctx, 502, 'LB_UPSTREAM_RESET', 'request body could not be replayed');
-    const attempt = ++ctx.attempt;
-    this.proxy.web(ctx.req, ctx.res, { target: upstream.target, agent: upstream.agent, buffer: buffer as unknown as Stream | undefined }, (err) => {
-      if (attempt === ctx.attempt) this.onError(ctx, err as NodeJS.ErrnoException);
-    });
+    const body = ctx.body!;
+    const source = body.stream();
+    if (!source) return this.fail(ctx, 502, 'LB_UPSTREAM_RESET', 'request body could not be replayed');
+    ctx.headers ??= outgoingHeaders(ctx.req, body.framing, this.options.trustForwardedHeaders);
+    const attempt: Attempt = {
+      target: upstream.connectTarget,
+      agent: upstream.agent,
+      path: ctx.path,
+      headers: ctx.headers,
+      body: source,
+      onRequest: (proxyReq) => this.guard(ctx, () => this.onRequest(ctx, proxyReq)),
+      onResponse: (proxyRes) => this.guard(ctx, () => this.onResponse(ctx, upstream, proxyRes)),
+      onError: (err) => this.guard(ctx, () => this.onError(ctx, upstream, err)),
+    };
+    this.engine.send(ctx.req, ctx.res, attempt);
   }
 
-  private onProxyReq(proxyReq: http.ClientRequest, req: Req): void {
-    const ctx = req[kCtx];
-    if (!ctx) return;
+  /** The upstream request exists: bound its connect and its silences. */
+  private onRequest(ctx: ProxyRequest, proxyReq: http.ClientRequest): void {
     ctx.proxyReq = proxyReq;
-    if (ctx.abortedAsDead) {
+    if (ctx.abortedAsDead || ctx.clientGone) {
       proxyReq.destroy();
       return;
     }
@@ -158,58 +190,109 @@ export class ProxyHandler {
     }
   }
 
-  private onProxyRes(proxyRes: http.IncomingMessage, req: Req, res: http.ServerResponse): void {
-    const ctx = req[kCtx];
-    if (!ctx?.upstream) {
+  private onResponse(ctx: ProxyRequest, upstream: Upstream, proxyRes: http.IncomingMessage): void {
+    const { res } = ctx;
+    upstream.pending.delete(ctx);
+    if (ctx.upstream !== upstream || res.headersSent || res.destroyed) {
       proxyRes.resume();
       return;
     }
-    ctx.gotResponse = true;
-    ctx.upstream.pending.delete(ctx);
-    if (res.headersSent || res.destroyed) {
-      proxyRes.resume();
-      return;
+    ctx.answeredBy = upstream;
+    const head = responseHead(proxyRes, upstream.name, ctx.splitGeneration);
+    if (!head.ok) return this.badResponse(ctx, upstream, proxyRes, head.problem);
+    try {
+      res.writeHead(head.status, head.message, head.headers);
+    } catch (err) {
+      // A header Node refuses to write (the upstream is not trusted): nothing was sent yet.
+      return this.badResponse(ctx, upstream, proxyRes, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
     }
-    // An upstream that dies mid-body must not leave the client waiting forever.
-    proxyRes.once('aborted', () => res.destroy());
-    res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, responseHeaders(proxyRes.rawHeaders, ctx.upstream.name));
-    if (!this.onEventStream?.(ctx.upstream, proxyRes, res)) proxyRes.pipe(res);
+    // A response cut mid-body (reset, timeout) is the upstream's failure, as much as one that never came.
+    proxyRes.once('close', () =>
+      this.guard(ctx, () => {
+        if (proxyRes.complete) {
+          if (upstream.passiveStreak > 0) this.pool.reportPassiveSuccess(upstream);
+          return;
+        }
+        if (ctx.clientGone) return;
+        const reason = ctx.timedOut ? 'timed out mid-response' : 'closed mid-response';
+        this.log.warn('upstream failed mid-response', { upstream: upstream.name, reason });
+        this.pool.reportPassiveFailure(upstream, { ok: false, reason: `request failed: ${reason}` });
+        res.destroy();
+      }),
+    );
+    proxyRes.on('error', () => {});
+    if (!this.onEventStream?.(upstream, proxyRes, res)) proxyRes.pipe(res);
   }
 
-  private onError(ctx: ProxyRequest, err: NodeJS.ErrnoException): void {
-    const upstream = ctx.upstream!;
+  /** The upstream answered something we cannot pass on: 502 to the client, a failure against the upstream. */
+  private badResponse(ctx: ProxyRequest, upstream: Upstream, proxyRes: http.IncomingMessage, problem: string): void {
+    proxyRes.resume();
+    proxyRes.on('error', () => {});
+    ctx.proxyReq?.destroy();
+    this.log.warn('invalid upstream response', { upstream: upstream.name, problem });
+    this.pool.reportPassiveFailure(upstream, { ok: false, reason: `invalid response: ${problem}` });
+    ctx.lastFailure = { kind: 'reset', status: 502, code: 'LB_UPSTREAM_BAD_RESPONSE' };
+    this.fail(ctx, 502, 'LB_UPSTREAM_BAD_RESPONSE', `upstream ${upstream.name} sent an invalid response`);
+  }
+
+  private onError(ctx: ProxyRequest, upstream: Upstream, err: NodeJS.ErrnoException): void {
     upstream.pending.delete(ctx);
+    // The client left (its connection closed): not the upstream's failure, and nobody to answer.
+    if (ctx.clientGone || ctx.req.socket.destroyed) {
+      ctx.clientGone = true;
+      ctx.proxyReq?.destroy();
+      return;
+    }
     const failure = classifyProxyError(err, ctx);
     ctx.lastFailure = failure;
     const reused = ctx.proxyReq?.reusedSocket === true;
-    if (failure.kind !== 'dead' && failure.kind !== 'timeout') {
-      this.pool.reportPassiveFailure(upstream, { ok: false, reason: `request failed: ${err.code ?? err.message}`, unreachable: failure.kind === 'unreachable' });
+    // An upstream already declared dead has been counted; every other failure counts against it.
+    if (failure.kind !== 'dead') {
+      this.pool.reportPassiveFailure(upstream, { ok: false, reason: `request failed: ${failure.code} ${err.code ?? err.message}`, unreachable: failure.kind === 'unreachable' });
     }
-    if (ctx.res.headersSent || ctx.gotResponse) {
+    if (ctx.res.headersSent || ctx.answeredBy) {
       this.log.warn('upstream failed mid-response', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message });
       ctx.res.destroy();
       return;
     }
     const idempotent = isIdempotent(ctx.req.method);
     const safe = failure.kind === 'unreachable' || ((failure.kind === 'reset' || failure.kind === 'dead') && idempotent);
-    if (safe && (ctx.body === undefined || ctx.body.replayable)) {
+    if (safe && ctx.body?.replayable) {
       this.log.info('retrying on next upstream', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
       upstream.retries++;
       this.metrics?.retry(upstream);
       this.release(ctx);
       ctx.resetAttempt();
-      this.dispatch(ctx);
+      this.attempt(ctx);
       return;
     }
     this.log.warn('proxy error', { upstream: upstream.name, status: failure.status, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
     this.fail(ctx, failure.status, failure.code, `upstream ${upstream.name} failed: ${err.code ?? err.message}`);
   }
 
-  /** The response is done (or the client left): record it and free the upstream. */
+  private bodyTimedOut(ctx: ProxyRequest): void {
+    ctx.proxyReq?.destroy();
+    this.fail(ctx, 408, 'LB_BODY_TIMEOUT', `the request body stalled for ${this.options.bodyIdleTimeoutMs} ms`, true);
+    // Whatever we could answer, the connection carries a half-read body: close it.
+    setImmediate(() => ctx.req.socket.destroy());
+  }
+
+  /** The response is done (or the client left): record it and free the upstream and the buffer. */
   private finish(ctx: ProxyRequest): void {
     const { res } = ctx;
-    this.metrics?.record(ctx.upstream ?? (ctx.lastFailure ? ctx.lastTried : undefined), res.statusCode, res.writableFinished, (performance.now() - ctx.startedAt) / 1000);
+    if (!res.writableFinished) {
+      ctx.clientGone = true;
+      ctx.proxyReq?.destroy();
+    }
+    ctx.stopIdleWatch?.();
+    const seconds = (performance.now() - ctx.startedAt) / 1000;
+    const upstream = ctx.answeredBy ?? (ctx.lastFailure ? ctx.lastTried : undefined);
+    if (upstream) this.metrics?.record(upstream, res.statusCode, res.writableFinished, seconds);
+    else if (ctx.ownCode === 'LB_NO_UPSTREAM') this.metrics?.record(undefined, 503, true, seconds);
+    // Our own refusals (400, 408, 501) and clients that left before any upstream answered.
+    else this.metrics?.own(res.statusCode, res.writableFinished && ctx.ownCode !== undefined);
     this.release(ctx);
+    ctx.body?.release();
   }
 
   private hints(req: http.IncomingMessage): RouteHints {
@@ -233,44 +316,41 @@ export class ProxyHandler {
     this.pool.release(u);
   }
 
-  private fail(ctx: ProxyRequest, status: number, code: string, message: string): void {
+  private fail(ctx: ProxyRequest, status: number, code: string, message: string, close = false): void {
     const { res } = ctx;
+    ctx.ownCode ??= code;
     if (res.headersSent || res.destroyed) return;
     const body = JSON.stringify({ error: message, code });
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...(status === 503 ? { 'retry-after': '1' } : {}) });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      ...(status === 503 ? { 'retry-after': '1' } : {}),
+      ...(close ? { connection: 'close' } : {}),
+    });
     res.end(body);
   }
 
+  /**
+   * Runs one step of a request; an exception (a bug, or an input nothing above foresaw) ends that
+   * request with a 502 (or a closed connection) and is logged, never the process.
+   */
+  private guard(ctx: ProxyRequest, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.log.error('exception in request handling', { error: (err as Error).message, stack: (err as Error).stack, url: ctx.path });
+      try {
+        ctx.proxyReq?.destroy();
+        if (!ctx.res.headersSent && !ctx.res.destroyed) this.fail(ctx, 502, 'LB_INTERNAL', 'internal error in the balancer', true);
+        else ctx.res.destroy();
+      } catch {
+        ctx.res.destroy();
+      }
+    }
+  }
+
   close(): void {
-    this.proxy.close();
+    this.engine.close();
   }
-}
-
-/**
- * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the response: the client's
- * connection is ours, so Node writes its own Connection/Keep-Alive and chooses the framing
- * (Content-Length is kept; chunked is redone when the upstream used it).
- */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
-
-/** The upstream's raw header list minus hop-by-hop headers, plus `x-upstream`; repeated headers (Set-Cookie) stay separate. */
-function responseHeaders(raw: string[], upstream: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    if (name.length <= 17 && HOP_BY_HOP.has(name.toLowerCase())) continue;
-    if (name.length === 10 && name.toLowerCase() === 'x-upstream') continue;
-    out.push(name, raw[i + 1]);
-  }
-  out.push('x-upstream', upstream);
-  return out;
-}
-
-/** X-Forwarded-For/-Proto/-Host, added once (http-proxy's xfwd would append again on every retry). */
-function addForwardedHeaders(req: http.IncomingMessage): void {
-  const h = req.headers;
-  const addr = req.socket.remoteAddress ?? '';
-  h['x-forwarded-for'] = h['x-forwarded-for'] ? `${h['x-forwarded-for']}, ${addr}` : addr;
-  h['x-forwarded-proto'] ??= 'http';
-  h['x-forwarded-host'] ??= h.host ?? '';
 }
