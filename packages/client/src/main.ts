@@ -25,6 +25,11 @@ async function main(): Promise<void> {
   // As PID 1 in a container, Node ignores SIGTERM unless it is handled (FIELD-NOTES).
   const onSignal = (signal: NodeJS.Signals) => {
     log('signal received', { signal });
+    if (config.labExitOnSigterm) {
+      // Lab only: no graceful shutdown, so in-flight requests and open connections are cut.
+      log('lab: LAB_EXIT_ON_SIGTERM=1, exiting at once without a graceful shutdown', { signal });
+      process.exit(0);
+    }
     server.stop().then(
       () => process.exit(0),
       (err) => {

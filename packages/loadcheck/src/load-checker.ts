@@ -97,14 +97,16 @@ export class LoadChecker {
           res.on('end', () => {
             let version: string | undefined;
             let instance: string | undefined;
+            let code: string | undefined;
             try {
-              const j = JSON.parse(Buffer.concat(chunks).toString()) as { version?: string; instance?: string };
+              const j = JSON.parse(Buffer.concat(chunks).toString()) as { version?: string; instance?: string; code?: unknown };
               version = j.version;
               instance = j.instance;
+              if (typeof j.code === 'string') code = j.code.slice(0, 64);
             } catch {
               /* not JSON: keep the status only */
             }
-            record({ status: res.statusCode ?? 0, version, instance });
+            record({ status: res.statusCode ?? 0, version, instance, ...(code !== undefined ? { code } : {}) });
           });
           res.on('error', (err: NodeJS.ErrnoException) => record({ status: 0, error: err.code ?? err.message }));
         },

@@ -9,6 +9,7 @@ import type { RouteHints, UpstreamPool } from '../pool/upstream-pool';
 import { readCookie } from './read-cookie';
 import { classifyProxyError, isIdempotent, type ProxyFailure } from './classify-proxy-error';
 import { hasBody, NO_BODY, readRequestBody, type RequestBody } from './request-body';
+import { labDisabled } from '../lab-switches';
 
 /** A request without a body: replayable on any upstream, sent with one end(). */
 const NO_BODY_REQUEST: RequestBody = { replayable: true, stream: () => NO_BODY };
@@ -190,7 +191,8 @@ export class ProxyHandler {
     }
     const idempotent = isIdempotent(ctx.req.method);
     const safe = failure.kind === 'unreachable' || ((failure.kind === 'reset' || failure.kind === 'dead') && idempotent);
-    if (safe && (ctx.body === undefined || ctx.body.replayable)) {
+    // labDisabled('retry'): lab only (npm run experiment), to show what the retry prevents.
+    if (safe && !labDisabled('retry') && (ctx.body === undefined || ctx.body.replayable)) {
       this.log.info('retrying on next upstream', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
       upstream.retries++;
       this.metrics?.retry(upstream);
