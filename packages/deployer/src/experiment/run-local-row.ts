@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { realClock } from '../clock';
+import { silentReporter, type Reporter } from '../deploy-report';
+import { HttpLbAdmin } from '../lb-client/http-lb-admin';
+import { LocalLab } from '../local-lab';
+import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from '../strategies/deploy-context';
+import { rollingDeploy } from '../strategies/rolling-deploy';
+import type { ExperimentRow } from './experiment-rows';
+import { knobsFor } from './mechanisms';
+import { countRetries, measureDeploy, type MeasureOptions, type RunResult } from './measure-deploy';
+
+export interface LocalRowOptions extends MeasureOptions {
+  /** Called with the lab once it runs, so an interrupted experiment can stop it. */
+  onLab?: (lab: LocalLab | undefined) => void;
+  reporter?: Reporter;
+  /** Keep the lab's directory (logs) instead of removing it. */
+  keepDir?: boolean;
+}
+
+/**
+ * One run of a row on the local runtime: a fresh lab (balancer + 2 instances of v1) with the row's
+ * lab switches, the load, a rolling deploy of v2 by the deployer's own strategy, then everything stopped.
+ */
+export async function runLocalRow(row: ExperimentRow, o: LocalRowOptions): Promise<RunResult> {
+  if (row.naive) throw new Error(`row ${row.id} needs the compose runtime`);
+  const knobs = knobsFor(row.on);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `zdl-exp-${row.id}-`));
+  const lab = new LocalLab({ dir, clientEnv: knobs.clientEnv, lbEnv: knobs.lbEnv });
+  o.onLab?.(lab);
+  try {
+    await lab.start();
+    const lb = new HttpLbAdmin(lab.adminUrl, lab.state.adminToken);
+    const began = Date.now();
+    while ((await lb.list()).some((u) => u.state !== 'healthy')) {
+      if (Date.now() - began > 15_000) throw new Error(`${row.id}: the lab's instances did not become healthy (logs in ${dir}/logs)`);
+      await realClock.sleep(50);
+    }
+    const run = await measureDeploy(lab.lbUrl, o, async () => {
+      const ctx = new DeployContext(lb, lab.runtime(), realClock, o.reporter ?? silentReporter);
+      ctx.labSwitches = knobs.deploy;
+      const report = await rollingDeploy(ctx, { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2', healthTimeoutMs: 15_000 });
+      return { ok: report.ok, durationMs: report.durationMs, error: report.error?.message };
+    });
+    const log = path.join(dir, 'logs', 'lb.log');
+    return { ...run, retries: fs.existsSync(log) ? countRetries(fs.readFileSync(log, 'utf8')) : undefined };
+  } finally {
+    await lab.stop();
+    o.onLab?.(undefined);
+    if (!o.keepDir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
