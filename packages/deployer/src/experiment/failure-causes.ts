@@ -11,7 +11,7 @@ const PHRASES: Array<[RegExp, string]> = [
   [/LB_UPSTREAM_RESET/, 'the instance reset the connection under requests already sent to it (it exited with them in flight, or closed a keep-alive socket the balancer reused)'],
   [/LB_UPSTREAM_UNREACHABLE/, 'the balancer sent requests to an instance that was not listening (connection refused)'],
   [/LB_UPSTREAM_CONNECT_TIMEOUT/, 'connections to the instance did not open within the connect timeout'],
-  [/LB_UPSTREAM_DOWN/, 'the instance was declared down while requests waited on it'],
+  [/LB_UPSTREAM_DOWN/, 'the balancer declared the instance gone (a connection to it was refused) and cut the requests still waiting on it'],
   [/LB_NO_UPSTREAM/, 'the balancer had no instance in rotation'],
   [/LB_UPSTREAM_TIMEOUT/, 'the instance did not answer within the upstream timeout'],
   [/^no answer: TIMEOUT/, 'no answer reached the load checker within its timeout'],

@@ -7,7 +7,7 @@ export type Mechanism = (typeof MECHANISMS)[number];
 export const MECHANISM_INFO: Record<Mechanism, { title: string; off: string }> = {
   drain: { title: 'deployer drains before stop', off: 'the deployer stops the instance while it is still in rotation, then deregisters it' },
   retry: { title: 'balancer retries never-reached requests', off: 'LB_LAB_DISABLE=retry: no retry on another upstream, even after a refused connection or a reset on a reused socket' },
-  keepalive: { title: 'balancer closes idle sockets first', off: 'KEEP_ALIVE_TIMEOUT_MS=1000 in the service, below the balancer\'s 4 s idle socket time' },
+  keepalive: { title: 'balancer closes idle sockets first', off: 'KEEP_ALIVE_TIMEOUT_MS=2000 in the service, below the balancer\'s 4 s idle socket time' },
   'health-gate': { title: 'health gate', off: 'LB_LAB_DISABLE=health-gate: a new instance is in rotation as soon as it is registered, before any health check passed' },
   graceful: { title: 'graceful shutdown of the service', off: 'LAB_EXIT_ON_SIGTERM=1: the service exits at once on SIGTERM' },
 };
@@ -26,7 +26,7 @@ export function knobsFor(on: ReadonlySet<Mechanism>): LabKnobs {
   if (!on.has('drain')) knobs.deploy.noDrain = true;
   if (!on.has('retry')) lbOff.push('retry');
   if (!on.has('health-gate')) lbOff.push('health-gate');
-  if (!on.has('keepalive')) knobs.clientEnv.KEEP_ALIVE_TIMEOUT_MS = '1000';
+  if (!on.has('keepalive')) knobs.clientEnv.KEEP_ALIVE_TIMEOUT_MS = '2000';
   if (!on.has('graceful')) knobs.clientEnv.LAB_EXIT_ON_SIGTERM = '1';
   if (lbOff.length > 0) knobs.lbEnv.LB_LAB_DISABLE = lbOff.join(',');
   return knobs;
