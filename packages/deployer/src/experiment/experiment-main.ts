@@ -23,7 +23,7 @@ mechanism on, all off, each off alone and each on alone, and shows the failed re
   --runtime local|compose   local processes (default, no Docker) or the compose lab
   --rows <id,id,...>        only these rows (default: all; see the list below)
   --repeat <n>              runs of each row (default 1)
-  --rate <n>                GET/s (default ${DEFAULT_MEASURE.rate}; POST/s is a tenth; 5 slow GET/s always)
+  --rate <n>                GET/s (default ${DEFAULT_MEASURE.rate}; POST/s is a tenth; 5 slow GET/s and 5 slow POST/s always)
   --out <dir>               results directory (default experiment-results)
   --json <file>             also write the results as JSON there
   --no-docs                 don't write docs/experiment-<runtime>.{svg,md} (a full run writes them)

@@ -56,7 +56,7 @@ export function tally(outcomes: Record<LoadKind, Outcome[]>): FailureTally {
 
 /** Adds tallies (the runs of one row). */
 export function addTallies(ts: FailureTally[]): FailureTally {
-  const out: FailureTally = { sent: 0, failed: 0, byCause: {}, byCauseKind: {}, sentByKind: { GET: 0, POST: 0, 'slow GET': 0 } };
+  const out: FailureTally = { sent: 0, failed: 0, byCause: {}, byCauseKind: {}, sentByKind: { GET: 0, POST: 0, 'slow GET': 0, 'slow POST': 0 } };
   for (const t of ts) {
     out.sent += t.sent;
     out.failed += t.failed;
@@ -74,7 +74,7 @@ export function addTallies(ts: FailureTally[]): FailureTally {
 /** The most frequent cause, or undefined when nothing failed. */
 export const mainCause = (t: FailureTally): string | undefined => Object.keys(t.byCause)[0];
 
-const plural = (n: number, kind: LoadKind) => `${n} ${kind === 'slow GET' ? (n === 1 ? 'slow GET' : 'slow GETs') : n === 1 ? kind : `${kind}s`}`;
+const plural = (n: number, kind: LoadKind) => `${n} ${n === 1 ? kind : `${kind}s`}`;
 
 /**
  * One sentence saying what went wrong, built only from what the load checker saw: the main cause

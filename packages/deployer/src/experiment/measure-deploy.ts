@@ -2,7 +2,7 @@ import { ExperimentLoad } from './experiment-load';
 import { tally, type FailureTally } from './failure-causes';
 
 export interface MeasureOptions {
-  /** GET rate (POSTs are a tenth of it; slow GETs are always 5/s). */
+  /** GET rate (POSTs are a tenth of it; 2 s GETs and 2 s POSTs are always 5/s each). */
   rate: number;
   /** Load before the deploy begins, so connections are pooled and 2 s requests are in flight. */
   warmupMs: number;
