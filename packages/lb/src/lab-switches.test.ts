@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { LabSwitchError, parseLabSwitches } from './lab-switches';
 
 describe('lab switches (LB_LAB_DISABLE)', () => {
@@ -13,5 +15,29 @@ describe('lab switches (LB_LAB_DISABLE)', () => {
   it('rejects an unknown name, naming it and the known ones', () => {
     expect(() => parseLabSwitches('retry,drain')).toThrow(LabSwitchError);
     expect(() => parseLabSwitches('retry,drain')).toThrow('LB_LAB_DISABLE: unknown lab switch "drain" (known: retry, health-gate)');
+  });
+});
+
+describe('the balancer with LB_LAB_DISABLE (built entry point, as a user runs it)', () => {
+  const MAIN = path.resolve(__dirname, '../dist/main.js');
+  const run = (value: string) =>
+    spawnSync(process.execPath, [MAIN], {
+      encoding: 'utf8',
+      // The balancer serves until killed: 1.5 s is enough to see its start-up lines.
+      timeout: 1500,
+      env: { ...process.env, LB_CONFIG: '', LB_HOST: '127.0.0.1', LB_PORT: '0', LB_ADMIN_PORT: '0', LB_UPSTREAMS: 'http://127.0.0.1:9', LB_LAB_DISABLE: value },
+    });
+
+  it('refuses an unknown switch with exit code 2, naming it', () => {
+    const r = run('retry,bogus');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('LB_LAB_DISABLE: unknown lab switch "bogus"');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('warns loudly at start when a mechanism is switched off', () => {
+    const r = run('retry,health-gate');
+    expect(r.stderr).toContain('WARNING: lab switch LB_LAB_DISABLE=retry,health-gate');
+    expect(r.stdout).toContain('"msg":"LAB SWITCH: retry, health-gate switched OFF');
   });
 });
