@@ -26,6 +26,7 @@ mechanism on, all off, each off alone and each on alone, and shows the failed re
   --rate <n>                GET/s (default ${DEFAULT_MEASURE.rate}; POST/s is a tenth; 5 slow GET/s and 5 slow POST/s always)
   --out <dir>               results directory (default experiment-results)
   --json <file>             also write the results as JSON there
+                            (the balancer's log of every run goes to <out>/logs/)
   --no-docs                 don't write docs/experiment-<runtime>.{svg,md} (a full run writes them)
 
 Mechanisms (each switched off by a lab-only knob, never a default):
@@ -128,8 +129,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < args.repeat; i++) {
       const run =
         args.runtime === 'local'
-          ? await runLocalRow(row, { ...measure, onLab: (l) => (localLab = l) })
-          : await runComposeRow(row, { ...measure, run: execRunner, composeFile: REPO_COMPOSE_FILE, projectPrefix: 'zdl-exp', onLab: (l) => (composeLab = l) });
+          ? await runLocalRow(row, { ...measure, logDir: path.join(args.out, 'logs'), onLab: (l) => (localLab = l) })
+          : await runComposeRow(row, { ...measure, logDir: path.join(args.out, 'logs'), run: execRunner, composeFile: REPO_COMPOSE_FILE, projectPrefix: 'zdl-exp', onLab: (l) => (composeLab = l) });
       runs.push(run);
       say(`  ${row.id.padEnd(20)} run ${i + 1}: failed ${run.tally.failed} of ${run.tally.sent}, retried ${run.retries ?? '?'}, deploy ${run.deploy.ok ? 'ok' : 'FAILED'} in ${(run.deploy.durationMs / 1000).toFixed(1)} s${run.tally.failed ? ` (${Object.entries(run.tally.byCause).map(([c, n]) => `${n} × ${c}`).join(', ')})` : ''}`);
     }

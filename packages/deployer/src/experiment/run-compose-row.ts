@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { realClock } from '../clock';
 import { silentReporter, type Reporter } from '../deploy-report';
@@ -18,6 +19,8 @@ export interface ComposeRowOptions extends MeasureOptions {
   projectPrefix: string;
   onLab?: (lab: ComposeExperimentLab | undefined) => void;
   reporter?: Reporter;
+  /** Where to keep the balancer's log of each run (to see why a row failed). */
+  logDir?: string;
 }
 
 /**
@@ -53,7 +56,12 @@ export async function runComposeRow(row: ExperimentRow, o: ComposeRowOptions): P
       const report = await rollingDeploy(ctx, { ...DEFAULT_DEPLOY_OPTIONS, version: 'v2', healthTimeoutMs: 30_000 });
       return { ok: report.ok, durationMs: report.durationMs, error: report.error?.message };
     });
-    return { ...run, retries: countRetries(await lab.logs('lb')) };
+    const log = await lab.logs('lb');
+    if (o.logDir) {
+      fs.mkdirSync(o.logDir, { recursive: true });
+      fs.writeFileSync(path.join(o.logDir, `${project}-lb.log`), log);
+    }
+    return { ...run, retries: countRetries(log) };
   } finally {
     await lab.down().catch(() => undefined);
     o.onLab?.(undefined);

@@ -15,8 +15,8 @@ export interface LocalRowOptions extends MeasureOptions {
   /** Called with the lab once it runs, so an interrupted experiment can stop it. */
   onLab?: (lab: LocalLab | undefined) => void;
   reporter?: Reporter;
-  /** Keep the lab's directory (logs) instead of removing it. */
-  keepDir?: boolean;
+  /** Where to keep the balancer's log of each run (to see why a row failed). */
+  logDir?: string;
 }
 
 /**
@@ -44,10 +44,14 @@ export async function runLocalRow(row: ExperimentRow, o: LocalRowOptions): Promi
       return { ok: report.ok, durationMs: report.durationMs, error: report.error?.message };
     });
     const log = path.join(dir, 'logs', 'lb.log');
+    if (o.logDir && fs.existsSync(log)) {
+      fs.mkdirSync(o.logDir, { recursive: true });
+      fs.copyFileSync(log, path.join(o.logDir, `${path.basename(dir)}-lb.log`));
+    }
     return { ...run, retries: fs.existsSync(log) ? countRetries(fs.readFileSync(log, 'utf8')) : undefined };
   } finally {
     await lab.stop();
     o.onLab?.(undefined);
-    if (!o.keepDir) fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
