@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { LabSwitchError, parseLabSwitches } from './lab-switches';
 
@@ -20,23 +20,35 @@ describe('lab switches (LB_LAB_DISABLE)', () => {
 
 describe('the balancer with LB_LAB_DISABLE (built entry point, as a user runs it)', () => {
   const MAIN = path.resolve(__dirname, '../dist/main.js');
-  const run = (value: string) =>
-    spawnSync(process.execPath, [MAIN], {
-      encoding: 'utf8',
-      // The balancer serves until killed: 1.5 s is enough to see its start-up lines.
-      timeout: 1500,
-      env: { ...process.env, LB_CONFIG: '', LB_HOST: '127.0.0.1', LB_PORT: '0', LB_ADMIN_PORT: '0', LB_UPSTREAMS: 'http://127.0.0.1:9', LB_LAB_DISABLE: value },
+  /** Starts the balancer; resolves once it printed `until` (then stops it) or exited by itself. */
+  const run = (value: string, until?: string) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [MAIN], {
+        env: { ...process.env, LB_CONFIG: '', LB_HOST: '127.0.0.1', LB_PORT: '0', LB_ADMIN_PORT: '0', LB_UPSTREAMS: 'http://127.0.0.1:9', LB_LAB_DISABLE: value },
+      });
+      let stdout = '';
+      let stderr = '';
+      const check = () => {
+        if (until && stdout.includes(until)) child.kill('SIGTERM');
+      };
+      child.stdout.on('data', (d) => ((stdout += d), check()));
+      child.stderr.on('data', (d) => (stderr += d));
+      const cap = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('close', (status) => {
+        clearTimeout(cap);
+        resolve({ status, stdout, stderr });
+      });
     });
 
-  it('refuses an unknown switch with exit code 2, naming it', () => {
-    const r = run('retry,bogus');
+  it('refuses an unknown switch with exit code 2, naming it', async () => {
+    const r = await run('retry,bogus');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('LB_LAB_DISABLE: unknown lab switch "bogus"');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('warns loudly at start when a mechanism is switched off', () => {
-    const r = run('retry,health-gate');
+  it('warns loudly at start when a mechanism is switched off', async () => {
+    const r = await run('retry,health-gate', '"msg":"listening"');
     expect(r.stderr).toContain('WARNING: lab switch LB_LAB_DISABLE=retry,health-gate');
     expect(r.stdout).toContain('"msg":"LAB SWITCH: retry, health-gate switched OFF');
   });
