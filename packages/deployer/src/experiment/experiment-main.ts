@@ -132,7 +132,7 @@ async function main(): Promise<void> {
           ? await runLocalRow(row, { ...measure, logDir: path.join(args.out, 'logs'), onLab: (l) => (localLab = l) })
           : await runComposeRow(row, { ...measure, logDir: path.join(args.out, 'logs'), run: execRunner, composeFile: REPO_COMPOSE_FILE, projectPrefix: 'zdl-exp', onLab: (l) => (composeLab = l) });
       runs.push(run);
-      say(`  ${row.id.padEnd(20)} run ${i + 1}: failed ${run.tally.failed} of ${run.tally.sent}, retried ${run.retries ?? '?'}, deploy ${run.deploy.ok ? 'ok' : 'FAILED'} in ${(run.deploy.durationMs / 1000).toFixed(1)} s${run.tally.failed ? ` (${Object.entries(run.tally.byCause).map(([c, n]) => `${n} × ${c}`).join(', ')})` : ''}`);
+      say(`  ${row.id.padEnd(20)} run ${i + 1}: failed ${run.tally.failed} of ${run.tally.sent}, retried ${run.retries ?? '?'}, ping timeouts ${run.pingTimeouts ?? '?'}, deploy ${run.deploy.ok ? 'ok' : 'FAILED'} in ${(run.deploy.durationMs / 1000).toFixed(1)} s${run.tally.failed ? ` (${Object.entries(run.tally.byCause).map(([c, n]) => `${n} × ${c}`).join(', ')})` : ''}`);
     }
     results.push(rowResult(row, runs));
   }

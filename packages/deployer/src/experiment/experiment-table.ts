@@ -28,13 +28,13 @@ const HEAD: Record<Mechanism, string> = { drain: 'drain', retry: 'retry', keepal
 /** The markdown table the README carries: one line per row. */
 export function markdownTable(rows: RowResult[]): string {
   const lines = [
-    `| row | ${MECHANISMS.map((m) => HEAD[m]).join(' | ')} | failed / sent | failed by cause | retried | what went wrong |`,
-    `|---|${MECHANISMS.map(() => ':-:').join('|')}|--:|---|--:|---|`,
+    `| row | ${MECHANISMS.map((m) => HEAD[m]).join(' | ')} | failed / sent | failed by cause | retried | ping timeouts | what went wrong |`,
+    `|---|${MECHANISMS.map(() => ':-:').join('|')}|--:|---|--:|--:|---|`,
   ];
   for (const r of rows) {
     const marks = MECHANISMS.map((m) => (r.naive ? (m === 'drain' || m === 'health-gate' ? '–' : 'on') : r.on.includes(m) ? 'on' : '**off**'));
     lines.push(
-      `| \`${r.id}\` | ${marks.join(' | ')} | ${failedCell(r)} | ${causeCell(r.total)} | ${retriedCell(r)} | ${r.explanation} |`,
+      `| \`${r.id}\` | ${marks.join(' | ')} | ${failedCell(r)} | ${causeCell(r.total)} | ${logCell(r, 'retries')} | ${logCell(r, 'pingTimeouts')} | ${r.explanation} |`,
     );
   }
   return lines.join('\n');
@@ -51,8 +51,8 @@ export function causeCell(t: FailureTally): string {
   return e.length ? e.map(([c, n]) => `${n} × ${c}`).join('<br>') : '–';
 }
 
-function retriedCell(r: RowResult): string {
-  const xs = r.runs.map((x) => x.retries);
+function logCell(r: RowResult, key: 'retries' | 'pingTimeouts'): string {
+  const xs = r.runs.map((x) => x[key]);
   return xs.every((x) => x === undefined) ? '?' : xs.map((x) => x ?? '?').join(', ');
 }
 
@@ -63,6 +63,8 @@ export function textTable(rows: RowResult[]): string {
   for (const r of rows) {
     const marks = r.naive ? 'compose up --force-recreate, no deployer' : MECHANISMS.map((m) => (r.on.includes(m) ? m : `-${m}`)).join(' ');
     out.push(`${r.id.padEnd(w)}  failed ${failedCell(r).padEnd(14)} ${marks}`);
+    const timeouts = r.runs.reduce((a, x) => a + (x.pingTimeouts ?? 0), 0);
+    if (timeouts) out.push(`${''.padEnd(w)}    (the balancer took an instance out ${timeouts} time(s) for health-check timeouts: machine overloaded?)`);
     for (const [c, n] of Object.entries(r.total.byCause)) out.push(`${''.padEnd(w)}    ${String(n).padStart(4)} × ${c}`);
     out.push(`${''.padEnd(w)}    ${r.explanation}`);
   }

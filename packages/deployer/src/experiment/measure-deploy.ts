@@ -23,6 +23,11 @@ export interface RunResult {
   deploy: DeployOutcome;
   /** Requests the balancer retried on another upstream (from its log), when the runtime can read it. */
   retries?: number;
+  /**
+   * Times the balancer took an instance out because its health check timed out (from its log): on an
+   * overloaded machine, the instance left carrying all the traffic can miss its 500 ms pings.
+   */
+  pingTimeouts?: number;
 }
 
 /** Drives the load, runs `deploy` under it, and tallies what the load checker saw. */
@@ -36,11 +41,15 @@ export async function measureDeploy(lbUrl: string, o: MeasureOptions, deploy: ()
   return { tally: tally(await load.stop()), deploy: outcome };
 }
 
-/** Counts the balancer's "retrying on next upstream" log lines (JSON lines). */
-export function countRetries(log: string): number {
-  let n = 0;
-  for (const line of log.split('\n')) if (line.includes('"msg":"retrying on next upstream"')) n++;
-  return n;
+/** What the balancer's log (JSON lines) says about a run: retries, and instances taken out for ping timeouts. */
+export function readLbLog(log: string): { retries: number; pingTimeouts: number } {
+  let retries = 0;
+  let pingTimeouts = 0;
+  for (const line of log.split('\n')) {
+    if (line.includes('"msg":"retrying on next upstream"')) retries++;
+    else if (line.includes('"msg":"upstream state"') && line.includes('"to":"unhealthy"') && /"reason":"GET [^"]* timed out/.test(line)) pingTimeouts++;
+  }
+  return { retries, pingTimeouts };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

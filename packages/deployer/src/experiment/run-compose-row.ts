@@ -10,7 +10,7 @@ import { rollingDeploy } from '../strategies/rolling-deploy';
 import { COMPOSE_SERVICES, ComposeExperimentLab } from './compose-experiment-lab';
 import type { ExperimentRow } from './experiment-rows';
 import { knobsFor } from './mechanisms';
-import { countRetries, measureDeploy, type MeasureOptions, type RunResult } from './measure-deploy';
+import { measureDeploy, readLbLog, type MeasureOptions, type RunResult } from './measure-deploy';
 
 export interface ComposeRowOptions extends MeasureOptions {
   run: CommandRunner;
@@ -61,7 +61,7 @@ export async function runComposeRow(row: ExperimentRow, o: ComposeRowOptions): P
       fs.mkdirSync(o.logDir, { recursive: true });
       fs.writeFileSync(path.join(o.logDir, `${project}-lb.log`), log);
     }
-    return { ...run, retries: countRetries(log) };
+    return { ...run, ...readLbLog(log) };
   } finally {
     await lab.down().catch(() => undefined);
     o.onLab?.(undefined);

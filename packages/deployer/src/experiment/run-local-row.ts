@@ -9,7 +9,7 @@ import { DEFAULT_DEPLOY_OPTIONS, DeployContext } from '../strategies/deploy-cont
 import { rollingDeploy } from '../strategies/rolling-deploy';
 import type { ExperimentRow } from './experiment-rows';
 import { knobsFor } from './mechanisms';
-import { countRetries, measureDeploy, type MeasureOptions, type RunResult } from './measure-deploy';
+import { measureDeploy, readLbLog, type MeasureOptions, type RunResult } from './measure-deploy';
 
 export interface LocalRowOptions extends MeasureOptions {
   /** Called with the lab once it runs, so an interrupted experiment can stop it. */
@@ -48,7 +48,7 @@ export async function runLocalRow(row: ExperimentRow, o: LocalRowOptions): Promi
       fs.mkdirSync(o.logDir, { recursive: true });
       fs.copyFileSync(log, path.join(o.logDir, `${path.basename(dir)}-lb.log`));
     }
-    return { ...run, retries: fs.existsSync(log) ? countRetries(fs.readFileSync(log, 'utf8')) : undefined };
+    return { ...run, ...(fs.existsSync(log) ? readLbLog(fs.readFileSync(log, 'utf8')) : {}) };
   } finally {
     await lab.stop();
     o.onLab?.(undefined);
