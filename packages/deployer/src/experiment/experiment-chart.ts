@@ -7,7 +7,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * A self-contained SVG (no library): one horizontal bar per row, the failed requests stacked by
  * cause, the number at the end of the bar; rows with no failure show a green "0".
  */
-export function experimentChart(rows: RowResult[], subtitle: string): string {
+export function experimentChart(rows: RowResult[], subtitle: string[]): string {
   const W = 1000;
   const labelW = 230;
   const x0 = 20 + labelW;
@@ -19,7 +19,7 @@ export function experimentChart(rows: RowResult[], subtitle: string): string {
   const perRun = (r: RowResult) => r.total.failed / Math.max(1, r.runs.length);
   const max = Math.max(1, ...rows.map(perRun));
   const out: string[] = [];
-  let y = 70;
+  let y = 50 + 16 * subtitle.length;
   for (const r of rows) {
     out.push(`<text x="${x0 - 8}" y="${y + 13}" text-anchor="end" class="l">${esc(r.id)}</text>`);
     let x = x0;
@@ -37,7 +37,7 @@ export function experimentChart(rows: RowResult[], subtitle: string): string {
   let lx = x0;
   for (const c of causes) {
     out.push(`<rect x="${lx}" y="${y}" width="12" height="12" fill="${color(c)}"/><text x="${lx + 16}" y="${y + 11}" class="s">${esc(c)}</text>`);
-    lx += 24 + c.length * 6.6;
+    lx += 30 + c.length * 7.4;
     if (lx > W - 200) {
       lx = x0;
       y += 18;
@@ -49,7 +49,7 @@ export function experimentChart(rows: RowResult[], subtitle: string): string {
     '<style>.t{font-size:17px;font-weight:bold}.s{font-size:11px;fill:#555}.l{font-size:12px;font-family:monospace}.v{font-size:12px;font-weight:bold;fill:#c0392b}.ok{font-size:12px;font-weight:bold;fill:#27ae60}</style>',
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="20" y="26" class="t">Failed requests during one rolling deploy, by mechanism switched off</text>`,
-    `<text x="20" y="46" class="s">${esc(subtitle)}</text>`,
+    ...subtitle.map((line, i) => `<text x="20" y="${46 + 16 * i}" class="s">${esc(line)}</text>`),
     ...out,
     '</svg>',
   ].join('\n');

@@ -28,6 +28,7 @@ mechanism on, all off, each off alone and each on alone, and shows the failed re
   --json <file>             also write the results as JSON there
                             (the balancer's log of every run goes to <out>/logs/)
   --no-docs                 don't write docs/experiment-<runtime>.{svg,md} (a full run writes them)
+  --render <results.json>   only re-render the table and chart of a saved run (its JSON)
 
 Mechanisms (each switched off by a lab-only knob, never a default):
 ${MECHANISMS.map((m) => `  ${m.padEnd(12)} ${MECHANISM_INFO[m].title}; off: ${MECHANISM_INFO[m].off}`).join('\n')}`;
@@ -40,6 +41,8 @@ interface Args {
   out: string;
   json?: string;
   docs: boolean;
+  /** Re-render the table and chart of a saved results JSON, without running anything. */
+  render?: string;
 }
 
 class ArgsError extends Error {}
@@ -84,6 +87,9 @@ function parseArgs(argv: string[]): Args {
       case '--no-docs':
         a.docs = false;
         break;
+      case '--render':
+        a.render = path.resolve(value());
+        break;
       case '--help':
       case '-h':
         process.stdout.write(USAGE + '\n');
@@ -108,6 +114,18 @@ async function main(): Promise<void> {
   }
   const say = (s: string) => process.stdout.write(s + '\n');
   process.stdout.on('error', () => {});
+  if (args.render) {
+    let saved: SavedRun;
+    try {
+      saved = JSON.parse(fs.readFileSync(args.render, 'utf8')) as SavedRun;
+      if (!Array.isArray(saved.rows)) throw new Error('no "rows" array');
+    } catch (err) {
+      process.stderr.write(`experiment: --render: ${args.render}: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    writeResults({ ...saved, repeat: saved.repeat ?? saved.rows[0]?.runs.length ?? 1 }, args, saved.rows.length === selectRows(saved.runtime, undefined).length, say);
+    return;
+  }
 
   // Whatever runs now is stopped on any exit: an interrupted experiment leaves nothing behind.
   let localLab: LocalLab | undefined;
@@ -138,22 +156,37 @@ async function main(): Promise<void> {
   }
 
   const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const subtitle = `${args.runtime} runtime, ${when}, ${args.repeat} run(s) per row; load: ${ExperimentLoad.describe(args.rate)}; ${command}`;
-  const md = [`Command: \`${command}\` (${when}, ${args.runtime} runtime, ${args.repeat} run(s) per row)`, '', markdownTable(results), ''].join('\n');
-  const svg = experimentChart(results, subtitle);
-  const json = JSON.stringify({ command, when, runtime: args.runtime, load: ExperimentLoad.describe(args.rate), rows: results.map((r) => ({ ...r, mainCause: mainCause(r.total) })) }, null, 2);
+  writeResults({ command, when, runtime: args.runtime, repeat: args.repeat, load: ExperimentLoad.describe(args.rate), rows: results }, args, !args.rows, say);
+}
+
+interface SavedRun {
+  command: string;
+  when: string;
+  runtime: 'local' | 'compose';
+  repeat: number;
+  load: string;
+  rows: RowResult[];
+}
+
+/** The table (markdown and text), the chart and the JSON of a run; docs/ too for a run of every row. */
+function writeResults(run: SavedRun, args: Args, allRows: boolean, say: (s: string) => void): void {
+  const { command, when, runtime, repeat } = run;
+  const subtitle = [`${command} (${runtime} runtime, ${when}, ${repeat} run(s) per row)`, `load: ${run.load}`];
+  const md = [`Command: \`${command}\` (${when}, ${runtime} runtime, ${repeat} run(s) per row)`, '', markdownTable(run.rows), ''].join('\n');
+  const svg = experimentChart(run.rows, subtitle);
+  const json = JSON.stringify({ ...run, rows: run.rows.map((r) => ({ ...r, mainCause: mainCause(r.total) })) }, null, 2);
   fs.mkdirSync(args.out, { recursive: true });
-  const written = [path.join(args.out, `${args.runtime}.md`), path.join(args.out, `${args.runtime}.svg`), path.join(args.out, `${args.runtime}.json`)];
+  const written = [path.join(args.out, `${runtime}.md`), path.join(args.out, `${runtime}.svg`), path.join(args.out, `${runtime}.json`)];
   fs.writeFileSync(written[0], md);
   fs.writeFileSync(written[1], svg);
   fs.writeFileSync(written[2], json);
   if (args.json) fs.writeFileSync(args.json, json);
-  if (args.docs && !args.rows) {
-    fs.writeFileSync(path.join(REPO, 'docs', `experiment-${args.runtime}.svg`), svg);
-    fs.writeFileSync(path.join(REPO, 'docs', `experiment-${args.runtime}.md`), md);
-    written.push(`docs/experiment-${args.runtime}.{svg,md}`);
+  if (args.docs && allRows) {
+    fs.writeFileSync(path.join(REPO, 'docs', `experiment-${runtime}.svg`), svg);
+    fs.writeFileSync(path.join(REPO, 'docs', `experiment-${runtime}.md`), md);
+    written.push(`docs/experiment-${runtime}.{svg,md}`);
   }
-  say(`\n${textTable(results)}\n\nwritten: ${written.map((w) => path.relative(REPO, w) || w).join(', ')}`);
+  say(`\n${textTable(run.rows)}\n\nwritten: ${written.map((w) => path.relative(REPO, w) || w).join(', ')}`);
 }
 
 main().catch((err) => {
