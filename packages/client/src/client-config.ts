@@ -22,6 +22,11 @@ export interface ClientConfig {
   readonly eventsIntervalMs: number;
   /** Longer than the balancer's idle socket lifetime, so the balancer always closes first. */
   readonly keepAliveTimeoutMs: number;
+  /**
+   * Lab only (LAB_EXIT_ON_SIGTERM=1, for npm run experiment): exit at once on SIGTERM, like a
+   * service without a graceful shutdown, to show what the graceful shutdown prevents. Off by default.
+   */
+  readonly labExitOnSigterm: boolean;
 }
 
 export class ClientConfigError extends Error {
@@ -57,6 +62,13 @@ export function readClientConfig(env: Env = process.env, hostname: () => string 
     }
     return n;
   };
+  const flag = (name: string): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+    if (raw === '1' || raw === 'true') return true;
+    problems.push(`${name}: expected 1/true or 0/false, got "${raw}"`);
+    return false;
+  };
   const config: ClientConfig = {
     port: int('PORT', 8081, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -70,6 +82,7 @@ export function readClientConfig(env: Env = process.env, hostname: () => string 
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 3500, 0, 600_000),
     eventsIntervalMs: int('EVENTS_INTERVAL_MS', 1000, 10, 60_000),
     keepAliveTimeoutMs: int('KEEP_ALIVE_TIMEOUT_MS', 15_000, 1000, 600_000),
+    labExitOnSigterm: flag('LAB_EXIT_ON_SIGTERM'),
   };
   if (problems.length > 0) throw new ClientConfigError(problems);
   return Object.freeze(config);

@@ -26,6 +26,11 @@ async function main(): Promise<void> {
   // Exit 0 only for a clean stop: a request cut by SHUTDOWN_TIMEOUT_MS is a failed one (exit 1).
   const onSignal = (signal: NodeJS.Signals) => {
     log('signal received', { signal });
+    if (config.labExitOnSigterm) {
+      // Lab only: no graceful shutdown, so in-flight requests and open connections are cut.
+      log('lab: LAB_EXIT_ON_SIGTERM=1, exiting at once without a graceful shutdown', { signal });
+      process.exit(0);
+    }
     server.stop().then(
       (r) => {
         if (r.cut > 0) log('shutdown cut requests in flight', { cut: r.cut });

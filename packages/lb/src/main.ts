@@ -5,6 +5,7 @@ import { runWorker } from './cluster/lb-worker';
 import { ConfigError } from './config/config-error';
 import { loadConfig } from './config/load-config';
 import { installCrashGuard } from './crash-guard';
+import { LAB_SWITCHES_ENV, LabSwitchError, parseLabSwitches } from './lab-switches';
 import { LoadBalancer } from './lb-server';
 import { createLogger, type LogLevel } from './logger';
 
@@ -44,6 +45,18 @@ async function main(): Promise<void> {
       if (err instanceof AdminTokenFileError) fail(err.message);
       throw err;
     }
+  }
+  let lab;
+  try {
+    lab = parseLabSwitches(process.env[LAB_SWITCHES_ENV]);
+  } catch (err) {
+    if (err instanceof LabSwitchError) fail(err.message);
+    throw err;
+  }
+  if (lab.size > 0) {
+    const off = [...lab].join(', ');
+    log.warn(`LAB SWITCH: ${off} switched OFF (${LAB_SWITCHES_ENV}); this balancer WILL fail requests during deploys. For experiments only, never in production.`, { disabled: [...lab] });
+    process.stderr.write(`lb: WARNING: lab switch ${LAB_SWITCHES_ENV}=${[...lab].join(',')}: ${off} OFF; requests will fail during deploys (experiment only)\n`);
   }
   const lb = new LoadBalancer(config, { log });
   try {

@@ -99,16 +99,18 @@ export class LoadChecker {
           res.on('end', () => {
             let version: string | undefined;
             let instance: string | undefined;
+            let code: string | undefined;
             try {
-              const j = JSON.parse(Buffer.concat(chunks).toString()) as { version?: string; instance?: string };
+              const j = JSON.parse(Buffer.concat(chunks).toString()) as { version?: string; instance?: string; code?: unknown };
               version = j.version;
               instance = j.instance;
+              if (typeof j.code === 'string') code = j.code.slice(0, 64);
             } catch {
               /* not JSON: keep the status only */
             }
             const keep = this.options.recordHeaders;
             const headers = keep ? Object.fromEntries(keep.flatMap((h) => (typeof res.headers[h] === 'string' ? [[h, res.headers[h] as string]] : []))) : undefined;
-            record({ status: res.statusCode ?? 0, version, instance, ...(headers ? { headers } : {}) });
+            record({ status: res.statusCode ?? 0, version, instance, ...(code !== undefined ? { code } : {}), ...(headers ? { headers } : {}) });
           });
           res.on('error', (err: NodeJS.ErrnoException) => record({ status: 0, error: err.code ?? err.message }));
         },

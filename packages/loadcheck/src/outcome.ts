@@ -9,6 +9,8 @@ export interface Outcome {
   error?: string;
   version?: string;
   instance?: string;
+  /** The `code` of a JSON error body (the balancer's LB_UPSTREAM_RESET, LB_NO_UPSTREAM...): why it failed. */
+  code?: string;
   method: string;
   /** The sticky user key the request carried, if any. */
   user?: string;

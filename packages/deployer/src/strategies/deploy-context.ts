@@ -32,9 +32,20 @@ export const DEFAULT_DEPLOY_OPTIONS: Omit<DeployOptions, 'version'> = {
   env: {},
 };
 
+/**
+ * Lab only (npm run experiment): deployer mechanisms switched off to show what they prevent.
+ * The CLI never sets these.
+ */
+export interface DeployLabSwitches {
+  /** Stop the instance while it is still in rotation (no drain first), then deregister it. */
+  noDrain?: boolean;
+}
+
 /** What a strategy works with; every side effect is in here, injected. */
 export class DeployContext {
   readonly steps: StepRecord[] = [];
+  /** Lab only, see DeployLabSwitches; empty (every mechanism on) unless the experiment sets it. */
+  labSwitches: DeployLabSwitches = {};
   private began = 0;
   /** Keeps the journal: told before a step starts and when it ends. */
   observer?: StepObserver;
@@ -131,6 +142,13 @@ export class DeployContext {
 
   /** Drains an instance in the balancer and removes it from there; it serves nothing afterwards. */
   async takeOut(slot: string, inst: Instance, drainTimeoutMs: number): Promise<void> {
+    if (this.labSwitches.noDrain) {
+      // Lab only: the instance is stopped while it still gets traffic; the strategy's own stop
+      // that follows finds it already stopped.
+      await this.step(slot, 'stop', () => this.runtime.stop(inst), () => `${inst.name} (${inst.version}) stopped while in rotation (lab: no drain)`);
+      await this.step(slot, 'deregister', () => this.lb.remove(inst.name, 0));
+      return;
+    }
     await this.step(slot, 'drain', () => this.lb.drain(inst.name, drainTimeoutMs), describeDrain,
     );
     await this.step(slot, 'deregister', () => this.lb.remove(inst.name, 0));

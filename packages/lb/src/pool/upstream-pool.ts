@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { SmoothWeightedRoundRobin } from '../balancing/smooth-weighted-round-robin';
 import { type SplitEntry, TrafficSplit } from '../balancing/traffic-split';
 import type { LbConfig, UpstreamConfig } from '../config/lb-config';
+import { labDisabled } from '../lab-switches';
 import { Upstream, type AdminState, type CheckResult, type Health, type Transition } from './upstream';
 
 /** What a cluster worker needs to route exactly like its primary: one message, applied in one step. */
@@ -59,6 +60,8 @@ export class UpstreamPool {
 
   add(config: UpstreamConfig): Upstream {
     const upstream = this.create(config);
+    // Lab only (LB_LAB_DISABLE=health-gate, npm run experiment): in rotation before any check passed.
+    if (labDisabled('health-gate')) upstream.health = 'healthy';
     this.rebuild();
     this.onChange();
     return upstream;

@@ -12,6 +12,7 @@ import { readCookie } from './read-cookie';
 import { BodyTimeoutError, hasBody, NO_BODY_REQUEST, readRequestBody, type RequestBody, watchBodyIdle } from './request-body';
 import { upstreamPath } from './request-target';
 import { responseHead } from './response-head';
+import { labDisabled } from '../lab-switches';
 
 /** One client request across its attempts (at most one per upstream). */
 class ProxyRequest implements PendingRequest {
@@ -257,7 +258,8 @@ export class ProxyHandler {
     }
     const idempotent = isIdempotent(ctx.req.method);
     const safe = failure.kind === 'unreachable' || ((failure.kind === 'reset' || failure.kind === 'dead') && idempotent);
-    if (safe && ctx.body?.replayable) {
+    // labDisabled('retry'): lab only (npm run experiment), to show what the retry prevents.
+    if (safe && !labDisabled('retry') && ctx.body?.replayable) {
       this.log.info('retrying on next upstream', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
       upstream.retries++;
       this.metrics?.retry(upstream);
