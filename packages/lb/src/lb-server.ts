@@ -51,7 +51,14 @@ export class LoadBalancer {
     deps: LoadBalancerDeps = {},
   ) {
     this.log = deps.log ?? createLogger();
-    this.pool = new UpstreamPool(config, { onTransition: (t) => this.onTransition(t), onChange: () => this.fleet?.publish() });
+    this.pool = new UpstreamPool(config, {
+      onTransition: (t) => this.onTransition(t),
+      onChange: () => this.fleet?.publish(),
+      onPanic: (panic, fallback) =>
+        panic
+          ? this.log.warn('nothing in rotation: routing to upstreams that failed their checks but were healthy before (panic routing)', { fallback })
+          : this.log.info('panic routing over', { inRotation: this.pool.inRotation.length }),
+    });
     this.health = new HealthChecker(config.healthCheck, deps.probe ?? httpProbe, deps.timers ?? realTimers);
     this.metrics = new LbMetrics(this.pool);
     this.proxy = new ProxyHandler(this.pool, config.proxy, config.routing, this.log, this.metrics);

@@ -47,7 +47,13 @@ export const httpProbe: Probe = (target, path, timeoutMs) =>
       resolve({ ok: false, reason: `GET ${path} cannot be sent: ${(err as Error).message}` });
       return;
     }
-    const timer = setTimeout(() => done({ ok: false, reason: `GET ${path} timed out after ${timeoutMs} ms`, unreachable: true }), timeoutMs);
+    // The timer runs before pending I/O in the event loop's turn: on a busy machine the answer may be
+    // waiting in the socket already when the timer fires late. setImmediate lets that I/O be read
+    // first, so a starved balancer does not fail a check its upstream answered in time.
+    const timer = setTimeout(
+      () => setImmediate(() => done({ ok: false, reason: `GET ${path} timed out after ${timeoutMs} ms`, unreachable: true })),
+      timeoutMs,
+    );
     req.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? 'ERROR';
       done({ ok: false, reason: `GET ${path} failed: ${code}`, unreachable: UNREACHABLE.has(code) });

@@ -55,3 +55,69 @@ describe('UpstreamPool state for cluster workers', () => {
     expect(evicted).toHaveBeenCalledTimes(1); // once per eviction, not per message
   });
 });
+
+describe('panic routing (nothing in rotation)', () => {
+  const three = validateConfig(
+    { upstreams: [{ url: 'http://a:1', name: 'a' }, { url: 'http://b:1', name: 'b' }, { url: 'http://c:1', name: 'c' }], healthCheck: { fall: 1 } },
+    'test',
+  );
+  const bad = { ok: false, reason: 'GET /ping timed out after 500 ms' };
+
+  it('answers nothing before any upstream was ever healthy (the health gate holds)', () => {
+    const pool = new UpstreamPool(three);
+    expect(pool.acquire()).toBeUndefined();
+    expect(pool.inPanic).toBe(false);
+  });
+
+  it('sends requests to upstreams that fell out on failed checks when nothing else is left, and stops once one is back', () => {
+    const panics: string[] = [];
+    const pool = new UpstreamPool(three, { onPanic: (p, f) => panics.push(`${p} ${f.join(',')}`) });
+    for (const u of pool.all()) u.reportCheck(ok);
+    pool.get('c')!.setAdmin('draining', 'test'); // a drain is never undone by panic
+    for (const u of pool.all()) u.reportCheck(bad);
+    expect(pool.inRotation).toHaveLength(0);
+    const picked = [0, 1, 2, 3].map(() => {
+      const u = pool.acquire()!;
+      pool.release(u);
+      return u.name;
+    });
+    expect(new Set(picked)).toEqual(new Set(['a', 'b']));
+    expect(pool.acquire(new Set([pool.get('a')!, pool.get('b')!]))).toBeUndefined();
+    pool.get('b')!.reportCheck(ok);
+    expect(pool.inPanic).toBe(false);
+    const u = pool.acquire()!;
+    expect(u.name).toBe('b');
+    expect(panics).toEqual(['true a,b', 'false ']);
+  });
+
+  it('never falls back to an upstream ejected for failing requests, nor to one that was never healthy', () => {
+    const pool = new UpstreamPool(three);
+    pool.get('a')!.reportCheck(ok);
+    pool.get('b')!.reportCheck(ok);
+    const a = pool.get('a')!;
+    for (let i = 0; i < 3; i++) pool.reportPassiveFailure(a, { ok: false, reason: 'request failed: closed mid-response' });
+    expect(a.ejectedUntil).toBeGreaterThan(0);
+    pool.get('b')!.reportCheck(bad);
+    expect(pool.inRotation).toHaveLength(0);
+    // a is ejected, c never passed a check: only b, which fell on a slow ping, takes the traffic.
+    for (let i = 0; i < 4; i++) {
+      const u = pool.acquire()!;
+      expect(u.name).toBe('b');
+      pool.release(u);
+    }
+    expect(pool.acquire(new Set([pool.get('b')!]))).toBeUndefined();
+  });
+
+  it('a cluster worker falls back exactly like its primary', () => {
+    const primary = new UpstreamPool(three);
+    const follower = new UpstreamPool({ ...three, upstreams: [] });
+    for (const u of primary.all()) u.reportCheck(ok);
+    const a = primary.get('a')!;
+    for (let i = 0; i < 3; i++) primary.reportPassiveFailure(a, { ok: false, reason: 'request failed: timed out mid-response' });
+    for (const u of primary.all()) u.reportCheck(bad);
+    follower.applyState(primary.exportState());
+    expect(follower.inPanic).toBe(true);
+    const names = new Set([0, 1, 2, 3].map(() => { const u = follower.acquire()!; follower.release(u); return u.name; }));
+    expect(names).toEqual(new Set(['b', 'c']));
+  });
+});

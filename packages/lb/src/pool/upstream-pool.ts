@@ -7,7 +7,7 @@ import { Upstream, type AdminState, type CheckResult, type Health, type Transiti
 
 /** What a cluster worker needs to route exactly like its primary: one message, applied in one step. */
 export interface PoolState {
-  upstreams: Array<{ name: string; url: string; group: string; weight: number; health: Health; admin: AdminState; evictions: number }>;
+  upstreams: Array<{ name: string; url: string; group: string; weight: number; health: Health; admin: AdminState; evictions: number; everHealthy: boolean; ejected: boolean }>;
   split: SplitEntry[] | null;
   /** Incremented on every split change (set or clear); responses carry it in x-lb-split. */
   splitGeneration: number;
@@ -25,6 +25,8 @@ export interface PoolHooks {
   onPassiveFailure?: (u: Upstream, result: CheckResult) => void;
   /** A request succeeded on an upstream after failures (ends its failure streak); same routing as failures. */
   onPassiveSuccess?: (u: Upstream) => void;
+  /** Panic routing began (nothing in rotation, `fallback` takes the traffic) or ended. */
+  onPanic?: (panic: boolean, fallback: string[]) => void;
 }
 
 /** What a request says about where it wants to go (read only while a split is active). */
@@ -40,6 +42,8 @@ export interface RouteHints {
 export class UpstreamPool {
   private readonly upstreams = new Map<string, Upstream>();
   private rotation: Upstream[] = [];
+  /** Who takes traffic when the rotation is empty (panic routing; see Upstream.fallbackEligible). */
+  private fallback: Upstream[] = [];
   private byGroup = new Map<string, Upstream[]>();
   private readonly policy = new SmoothWeightedRoundRobin<Upstream>((u) => u.weight);
   private readonly agentOptions: http.AgentOptions;
@@ -122,7 +126,7 @@ export class UpstreamPool {
   /** Everything routing depends on, for a cluster worker. */
   exportState(): PoolState {
     return {
-      upstreams: this.all().map((u) => ({ name: u.name, url: u.url, group: u.group, weight: u.weight, health: u.health, admin: u.admin, evictions: u.evictions })),
+      upstreams: this.all().map((u) => ({ name: u.name, url: u.url, group: u.group, weight: u.weight, health: u.health, admin: u.admin, evictions: u.evictions, everHealthy: u.everHealthy, ejected: u.ejectedUntil !== 0 })),
       split: this._split ? [...this._split.entries] : null,
       splitGeneration: this._splitGeneration,
     };
@@ -190,6 +194,11 @@ export class UpstreamPool {
     return this._splitGeneration;
   }
 
+  /** Nothing is in rotation and requests go to the fallback (panic routing). */
+  get inPanic(): boolean {
+    return this.fallback.length > 0;
+  }
+
   /** True when requests must be read for route hints (a split is active). */
   get wantsHints(): boolean {
     return this._split !== undefined;
@@ -200,7 +209,10 @@ export class UpstreamPool {
    * so a request can never land on an upstream that has just begun draining.
    */
   acquire(skip?: ReadonlySet<Upstream>, hints?: RouteHints): Upstream | undefined {
-    const u = this._split ? this.pickWithSplit(this._split, skip, hints) : this.policy.next(this.rotation, skip);
+    let u = this._split ? this.pickWithSplit(this._split, skip, hints) : this.policy.next(this.rotation, skip);
+    // Nothing in rotation at all: rather than 503 for everyone, try those that fell out on failed
+    // checks only (a starved machine's slow pings); one that cannot be reached is retried elsewhere.
+    if (!u && this.rotation.length === 0 && this.fallback.length > 0) u = this.policy.next(this.fallback, skip);
     if (u) {
       u.inFlight++;
       u.requests++;
@@ -231,6 +243,9 @@ export class UpstreamPool {
 
   private rebuild(): void {
     this.rotation = this.all().filter((u) => u.inRotation);
+    const panicBefore = this.inPanic;
+    this.fallback = this.rotation.length === 0 ? this.all().filter((u) => u.fallbackEligible) : [];
+    if (this.inPanic !== panicBefore) this.hooks.onPanic?.(this.inPanic, this.fallback.map((u) => u.name));
     const byGroup = new Map<string, Upstream[]>();
     for (const u of this.rotation) {
       const list = byGroup.get(u.group);

@@ -111,6 +111,17 @@ export class Upstream {
     return this.admin === 'active' && this.health === 'healthy';
   }
 
+  /**
+   * May take traffic when nothing at all is in rotation (panic routing): enabled by the operator or
+   * the deployer, was healthy once, and not ejected for failing requests. Its health checks failed,
+   * but on a starved machine that can be slowness, not death; trying it (a request that cannot
+   * connect is retried elsewhere) beats answering 503 to everyone. A new instance that never
+   * passed a check never qualifies, so the health gate holds.
+   */
+  get fallbackEligible(): boolean {
+    return this.admin === 'active' && this.everHealthy && this.ejectedUntil === 0;
+  }
+
   /** A health check's outcome. */
   reportCheck(result: CheckResult): void {
     this.lastCheck = result;
@@ -186,9 +197,12 @@ export class Upstream {
    * Takes health and admin state as decided elsewhere (a cluster worker follows its primary, which
    * runs the health checks): no state machine here, and evicts when the primary has evicted.
    */
-  follow(remote: { health: Health; admin: AdminState; evictions: number }): void {
+  follow(remote: { health: Health; admin: AdminState; evictions: number; everHealthy?: boolean; ejected?: boolean }): void {
     this.health = remote.health;
     this.admin = remote.admin;
+    // What panic routing needs; the primary owns both (a worker never ejects by itself).
+    this.everHealthy = remote.everHealthy ?? this.everHealthy;
+    this.ejectedUntil = remote.ejected ? 1 : 0;
     if (remote.evictions > this.evictions) {
       this.evictions = remote.evictions;
       this.evictConnections();
