@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { connectHost } from '../config/parse-upstream-url';
-import type { CheckResult } from '../pool/upstream';
+import { type CheckResult, DOWN_CODES } from '../pool/upstream';
 
 /** One health check: GET `path` on a fresh connection (a pooled one could hide a dead host). */
 export type Probe = (target: URL, path: string, timeoutMs: number) => Promise<CheckResult>;
@@ -56,7 +56,7 @@ export const httpProbe: Probe = (target, path, timeoutMs) =>
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? 'ERROR';
-      done({ ok: false, reason: `GET ${path} failed: ${code}`, unreachable: UNREACHABLE.has(code) });
+      done({ ok: false, reason: `GET ${path} failed: ${code}`, unreachable: UNREACHABLE.has(code), down: DOWN_CODES.has(code) });
     });
     req.end();
   });

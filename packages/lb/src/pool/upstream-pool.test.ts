@@ -120,4 +120,18 @@ describe('panic routing (nothing in rotation)', () => {
     const names = new Set([0, 1, 2, 3].map(() => { const u = follower.acquire()!; follower.release(u); return u.name; }));
     expect(names).toEqual(new Set(['b', 'c']));
   });
+
+  it('never falls back to an upstream where nothing listens (refused): that is death, not slowness', () => {
+    const pool = new UpstreamPool(three);
+    for (const u of pool.all()) u.reportCheck(ok);
+    pool.get('a')!.reportCheck({ ok: false, reason: 'GET /ping failed: ECONNREFUSED', unreachable: true, down: true });
+    pool.get('b')!.reportCheck(bad);
+    pool.get('c')!.reportCheck(bad);
+    expect(new Set([0, 1, 2, 3].map(() => { const u = pool.acquire()!; pool.release(u); return u.name; }))).toEqual(new Set(['b', 'c']));
+    // b's next check is refused too; a request that found c refused as well: nothing is left.
+    pool.get('b')!.reportCheck({ ok: false, reason: 'GET /ping failed: ECONNREFUSED', unreachable: true, down: true });
+    pool.reportPassiveFailure(pool.get('c')!, { ok: false, reason: 'request failed: ECONNREFUSED', unreachable: true, down: true });
+    expect(pool.acquire()).toBeUndefined();
+    expect(pool.inPanic).toBe(false);
+  });
 });

@@ -7,7 +7,7 @@ import { Upstream, type AdminState, type CheckResult, type Health, type Transiti
 
 /** What a cluster worker needs to route exactly like its primary: one message, applied in one step. */
 export interface PoolState {
-  upstreams: Array<{ name: string; url: string; group: string; weight: number; health: Health; admin: AdminState; evictions: number; everHealthy: boolean; ejected: boolean }>;
+  upstreams: Array<{ name: string; url: string; group: string; weight: number; health: Health; admin: AdminState; evictions: number; fallback: boolean }>;
   split: SplitEntry[] | null;
   /** Incremented on every split change (set or clear); responses carry it in x-lb-split. */
   splitGeneration: number;
@@ -80,7 +80,11 @@ export class UpstreamPool {
         this.rebuild();
         this.hooks.onTransition?.(t);
       },
-      () => this.onChange(),
+      () => {
+        // Only the panic fallback can change without a transition; it matters only while nothing is in rotation.
+        if (this.rotation.length === 0) this.rebuild();
+        this.onChange();
+      },
       this.now,
     );
     this.upstreams.set(upstream.name, upstream);
@@ -126,7 +130,7 @@ export class UpstreamPool {
   /** Everything routing depends on, for a cluster worker. */
   exportState(): PoolState {
     return {
-      upstreams: this.all().map((u) => ({ name: u.name, url: u.url, group: u.group, weight: u.weight, health: u.health, admin: u.admin, evictions: u.evictions, everHealthy: u.everHealthy, ejected: u.ejectedUntil !== 0 })),
+      upstreams: this.all().map((u) => ({ name: u.name, url: u.url, group: u.group, weight: u.weight, health: u.health, admin: u.admin, evictions: u.evictions, fallback: u.fallbackEligible })),
       split: this._split ? [...this._split.entries] : null,
       splitGeneration: this._splitGeneration,
     };

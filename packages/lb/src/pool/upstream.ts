@@ -16,7 +16,15 @@ export interface CheckResult {
   ok: boolean;
   reason: string;
   unreachable?: boolean;
+  /**
+   * Nothing listens there at all (connection refused, no such host): the process is gone, not slow.
+   * Such an upstream is never a panic-routing fallback (see fallbackEligible).
+   */
+  down?: boolean;
 }
+
+/** Connection errors that say nothing listens at the address (as opposed to a slow or silent host). */
+export const DOWN_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export interface Transition {
   upstream: string;
@@ -73,6 +81,10 @@ export class Upstream {
   evictions = 0;
   private failStreak = 0;
   private riseStreak = 0;
+  /** Its last failure said nothing listens there (refused, no such host); cleared by a success. */
+  private down = false;
+  /** A cluster worker's copy of the primary's fallbackEligible (the primary owns health). */
+  private remoteFallback?: boolean;
   /** Failed requests in a row (reset by a request that succeeds). */
   passiveStreak = 0;
   /** Until when (clock ms) it stays out after an ejection; 0 = not ejected. */
@@ -119,19 +131,28 @@ export class Upstream {
    * passed a check never qualifies, so the health gate holds.
    */
   get fallbackEligible(): boolean {
-    return this.admin === 'active' && this.everHealthy && this.ejectedUntil === 0;
+    return this.remoteFallback ?? (this.admin === 'active' && this.everHealthy && this.ejectedUntil === 0 && !this.down);
   }
 
   /** A health check's outcome. */
   reportCheck(result: CheckResult): void {
     this.lastCheck = result;
+    const wasFallback = this.fallbackEligible;
+    this.down = !result.ok && result.down === true;
     if (result.ok) this.success(result.reason);
     else this.failure(result);
+    // Whether it may serve as a panic fallback can change without a state change (slow → refused).
+    if (this.fallbackEligible !== wasFallback) this.onChange();
   }
 
   /** A request that failed on this upstream (connection refused, reset, timed out, cut, invalid response). */
   reportPassiveFailure(result: CheckResult): void {
     this.failures++;
+    if (result.down && !this.down) {
+      const wasFallback = this.fallbackEligible;
+      this.down = true;
+      if (this.fallbackEligible !== wasFallback) this.onChange();
+    }
     // Unreachable (refused, no route, connect timeout): the checks see the same thing, so it counts
     // like a failed check, and the upstream is back as soon as it answers again (a restart).
     if (result.unreachable) return this.failure(result);
@@ -197,12 +218,11 @@ export class Upstream {
    * Takes health and admin state as decided elsewhere (a cluster worker follows its primary, which
    * runs the health checks): no state machine here, and evicts when the primary has evicted.
    */
-  follow(remote: { health: Health; admin: AdminState; evictions: number; everHealthy?: boolean; ejected?: boolean }): void {
+  follow(remote: { health: Health; admin: AdminState; evictions: number; fallback?: boolean }): void {
     this.health = remote.health;
     this.admin = remote.admin;
-    // What panic routing needs; the primary owns both (a worker never ejects by itself).
-    this.everHealthy = remote.everHealthy ?? this.everHealthy;
-    this.ejectedUntil = remote.ejected ? 1 : 0;
+    // Panic routing follows the primary, which owns health and ejections.
+    this.remoteFallback = remote.fallback;
     if (remote.evictions > this.evictions) {
       this.evictions = remote.evictions;
       this.evictConnections();

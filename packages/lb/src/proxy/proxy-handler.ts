@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { LbConfig } from '../config/lb-config';
 import type { Logger } from '../logger';
 import type { LbMetrics } from '../metrics/lb-metrics';
-import type { PendingRequest, Upstream } from '../pool/upstream';
+import { DOWN_CODES, type PendingRequest, type Upstream } from '../pool/upstream';
 import type { RouteHints, UpstreamPool } from '../pool/upstream-pool';
 import { BufferBudget } from './buffer-budget';
 import { classifyProxyError, isIdempotent, type ProxyFailure } from './classify-proxy-error';
@@ -249,7 +249,12 @@ export class ProxyHandler {
     const reused = ctx.proxyReq?.reusedSocket === true;
     // An upstream already declared dead has been counted; every other failure counts against it.
     if (failure.kind !== 'dead') {
-      this.pool.reportPassiveFailure(upstream, { ok: false, reason: `request failed: ${failure.code} ${err.code ?? err.message}`, unreachable: failure.kind === 'unreachable' });
+      this.pool.reportPassiveFailure(upstream, {
+        ok: false,
+        reason: `request failed: ${failure.code} ${err.code ?? err.message}`,
+        unreachable: failure.kind === 'unreachable',
+        down: err.code !== undefined && DOWN_CODES.has(err.code),
+      });
     }
     if (ctx.res.headersSent || ctx.answeredBy) {
       this.log.warn('upstream failed mid-response', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message });
