@@ -15,6 +15,7 @@ import { UpstreamPool } from './pool/upstream-pool';
 import { DnsDiscovery, type Resolve } from './discovery/dns-discovery';
 import { LOST_DRAIN_WAIT_MS, poolDiscoverySink } from './discovery/pool-discovery-sink';
 import { LeaseRegistry } from './registration/lease-registry';
+import { type RegistrationTarget, registrationRoutes } from './registration/registration-routes';
 import { LongLivedProxy } from './proxy/long-lived-proxy';
 import { ProxyHandler } from './proxy/proxy-handler';
 import { closeGracefully, createTrafficServer, listen } from './traffic-server';
@@ -118,7 +119,8 @@ export class LoadBalancer {
     }
     const { admin } = this.config;
     if (admin.enabled) {
-      this.adminServer = http.createServer(createAdminApi(this.control, admin.token, { dashboard: lbDashboardSource(this) }));
+      const registration = { token: admin.registrationToken, routes: registrationRoutes(admin.registrationToken, this.leases, this.registrationTarget()) };
+      this.adminServer = http.createServer(createAdminApi(this.control, admin.token, { dashboard: lbDashboardSource(this), registration }));
       await listen(this.adminServer, admin.port, admin.host);
       if (!admin.token) this.log.warn('admin API refuses every request: no LB_ADMIN_TOKEN set', { port: this.adminPort });
     }
@@ -133,6 +135,23 @@ export class LoadBalancer {
       dns: this.config.dnsUpstreams.map((e) => `${e.dns}:${e.port}`),
       healthCheck: this.config.healthCheck,
     });
+  }
+
+  /** What a registered instance may do to the pool: add itself, drain and remove its own entry (the routes check the lease). */
+  private registrationTarget(): RegistrationTarget {
+    return {
+      add: (u) => this.control.add(u, true),
+      drain: async (name, waitMs) => {
+        const r = await this.control.drain(name, waitMs);
+        return { drained: r.drained, waitedMs: r.waitedMs, inFlight: r.drained ? 0 : await this.inFlightOf(name) };
+      },
+      remove: (name, waitMs) => this.control.remove(name, waitMs),
+    };
+  }
+
+  private async inFlightOf(name: string): Promise<number> {
+    await this.refreshStats();
+    return this.pool.get(name)?.inFlight ?? 0;
   }
 
   /**

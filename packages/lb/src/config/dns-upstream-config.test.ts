@@ -1,4 +1,5 @@
 import { ConfigError } from './config-error';
+import { loadConfig } from './load-config';
 import { validateConfig } from './validate-config';
 
 const problems = (raw: unknown): string[] => {
@@ -37,5 +38,23 @@ describe('{dns, port} upstream entries in the config', () => {
   it('keeps URL entries checked as before (duplicates across a DNS entry in between)', () => {
     expect(problems({ upstreams: ['http://127.0.0.1:1', { dns: 'web', port: 1 }, 'http://127.0.0.1:1'] })).toEqual(['upstreams[2].url: duplicate of upstreams[0] (http://127.0.0.1:1)']);
     expect(problems({ upstreams: [{ port: 1 }] })).toEqual(['upstreams[0].url: missing', 'upstreams[0].port: unknown key (expected one of: url, name, group, weight; or dns, port, group, weight)']);
+  });
+});
+
+describe('the registration token', () => {
+  it('comes from the environment beside the admin token, never from the file, and must differ from it', () => {
+    const c = validateConfig({ adminToken: 'a', registrationToken: 'r' }, 'test');
+    expect([c.admin.token, c.admin.registrationToken]).toEqual(['a', 'r']);
+    expect(problems({ adminToken: 'same', registrationToken: 'same' })).toEqual([
+      'LB_REGISTRATION_TOKEN: must differ from LB_ADMIN_TOKEN (instances get the registration token; it must not open the admin API)',
+    ]);
+  });
+});
+
+describe('LB_REGISTRATION_TOKEN', () => {
+  it('is read from the environment; a registrationToken key in the file is refused', () => {
+    expect(loadConfig(undefined, { LB_REGISTRATION_TOKEN: 'r' }).admin.registrationToken).toBe('r');
+    expect(loadConfig(undefined, {}).admin.registrationToken).toBeUndefined();
+    expect(() => loadConfig('lb.yaml', {}, () => 'registrationToken: r\n')).toThrow(/registrationToken: unknown key/);
   });
 });

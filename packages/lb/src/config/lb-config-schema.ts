@@ -143,6 +143,11 @@ export const lbConfigSchema = strictObject({
      * (mode 0600; see admin/admin-token.ts). Env LB_ADMIN_TOKEN_FILE.
      */
     tokenFile: nonEmptyString.optional(),
+    /**
+     * Without LB_REGISTRATION_TOKEN: the registration token (self-registration, POST /registrations)
+     * is read from this file. No token at all: self-registration is off.
+     */
+    registrationTokenFile: nonEmptyString.optional(),
   }),
   /** DNS entries of `upstreams` ({dns, port}): how often they are resolved again and when an address counts as gone. */
   discovery: section({
@@ -221,7 +226,11 @@ type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T ex
 /** The balancer's configuration after validation: typed, complete, frozen. */
 export type LbConfig = DeepReadonly<Omit<Parsed, 'admin'> & {
   /** admin.token comes from the environment, never from the file; undefined means every admin request is refused. */
-  admin: Parsed['admin'] & { token?: string };
+  admin: Parsed['admin'] & {
+    token?: string;
+    /** Opens /registrations only (env LB_REGISTRATION_TOKEN or admin.registrationTokenFile); undefined: self-registration is off. */
+    registrationToken?: string;
+  };
 }>;
 /** One upstream; `version` comes from the admin API (the deployer, self-registration), never the file. */
 export type UpstreamConfig = LbConfig['upstreams'][number] & { readonly version?: string };
