@@ -24,4 +24,30 @@ describe('readClientConfig', () => {
       ]);
     }
   });
+
+  it('switches self-registration on with LB_REGISTER_URL + LB_REGISTRATION_TOKEN, announcing ANNOUNCE_URL or its own IPv4 address', () => {
+    expect(readClientConfig({}).announce).toBeUndefined();
+    const nics = () => ({ lo: [{ family: 'IPv4', internal: true, address: '127.0.0.1' }], eth0: [{ family: 'IPv4', internal: false, address: '172.18.0.5' }] }) as never;
+    const c = readClientConfig({ PORT: '5000', LB_REGISTER_URL: 'http://lb:8090', LB_REGISTRATION_TOKEN: 'r' }, () => 'h', nics);
+    expect(c.announce).toEqual({ balancerUrl: 'http://lb:8090', token: 'r', url: 'http://172.18.0.5:5000', drainWaitMs: 30000 });
+    const d = readClientConfig({ LB_REGISTER_URL: 'http://lb:8090', LB_REGISTRATION_TOKEN: 'r', ANNOUNCE_URL: 'http://web-3:8081', ANNOUNCE_NAME: 'web-3', ANNOUNCE_DRAIN_MS: '5000' });
+    expect(d.announce).toEqual({ balancerUrl: 'http://lb:8090', token: 'r', url: 'http://web-3:8081', name: 'web-3', drainWaitMs: 5000 });
+  });
+
+  it('names a half-configured or malformed self-registration', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        readClientConfig(env);
+      } catch (err) {
+        return (err as ClientConfigError).problems;
+      }
+      return [];
+    };
+    expect(problems({ LB_REGISTER_URL: 'http://lb:8090' })).toEqual([expect.stringMatching(/^LB_REGISTRATION_TOKEN: must be set with LB_REGISTER_URL/)]);
+    expect(problems({ LB_REGISTRATION_TOKEN: 'r' })).toEqual([expect.stringMatching(/^LB_REGISTER_URL: must be set with LB_REGISTRATION_TOKEN/)]);
+    expect(problems({ LB_REGISTER_URL: 'lb:8090', LB_REGISTRATION_TOKEN: 'r', ANNOUNCE_URL: 'ftp://x' })).toEqual([
+      'LB_REGISTER_URL: expected an http:// or https:// URL, got "lb:8090"',
+      'ANNOUNCE_URL: expected an http:// or https:// URL, got "ftp://x"',
+    ]);
+  });
 });

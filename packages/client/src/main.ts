@@ -1,3 +1,4 @@
+import { Announcer } from '@zdl/announce';
 import { createClientApp } from './client-app';
 import { ClientConfigError, readClientConfig } from './client-config';
 import { GracefulServer } from './graceful-server';
@@ -31,7 +32,12 @@ async function main(): Promise<void> {
       log('lab: LAB_EXIT_ON_SIGTERM=1, exiting at once without a graceful shutdown', { signal });
       process.exit(0);
     }
-    server.stop().then(
+    // The drain handshake first (self-registered only): the balancer stops choosing us and says when
+    // no request is in flight here; only then do we stop accepting. Without an answer, the usual drain.
+    const handshake = announcer
+      ? announcer.drainAndLeave(config.announce!.drainWaitMs).then((o) => log('drain handshake', { ...o }))
+      : Promise.resolve();
+    handshake.then(() => server.stop()).then(
       (r) => {
         if (r.cut > 0) log('shutdown cut requests in flight', { cut: r.cut });
         process.exit(r.cut > 0 ? 1 : 0);
@@ -43,10 +49,24 @@ async function main(): Promise<void> {
     );
   };
   // Handled before listening: a signal that arrives while starting also ends the process cleanly.
+  let announcer: Announcer | undefined;
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   await server.start(app, longLived);
   log('listening', { port: server.port, version: config.version, instance: config.instance });
+  if (config.announce) {
+    const a = config.announce;
+    // Registers once listening (retrying until the balancer answers) and renews its lease by heartbeat.
+    announcer = new Announcer({
+      balancerUrl: a.balancerUrl,
+      token: a.token,
+      url: a.url,
+      version: config.version,
+      ...(a.name ? { name: a.name } : {}),
+      onEvent: (e) => log(`announce: ${e.type}`, { ...e }),
+    });
+    announcer.start();
+  }
 }
 
 main().catch((err) => {

@@ -12,6 +12,10 @@ import type { Transition } from './pool/upstream';
 import { UpstreamControl } from './admin/upstream-control';
 import { lbDashboardSource } from './dashboard/dashboard-source';
 import { UpstreamPool } from './pool/upstream-pool';
+import { DnsDiscovery, type Resolve } from './discovery/dns-discovery';
+import { LOST_DRAIN_WAIT_MS, poolDiscoverySink } from './discovery/pool-discovery-sink';
+import { LeaseRegistry } from './registration/lease-registry';
+import { type RegistrationTarget, registrationRoutes } from './registration/registration-routes';
 import { LongLivedProxy } from './proxy/long-lived-proxy';
 import { ProxyHandler } from './proxy/proxy-handler';
 import { closeGracefully, createTrafficServer, listen } from './traffic-server';
@@ -22,6 +26,8 @@ export interface LoadBalancerDeps {
   timers?: Timers;
   /** How cluster workers are started when `workers` > 1 (default: node:cluster running this package's main.js). */
   forkWorker?: ForkWorker;
+  /** How `{dns, port}` upstream entries are looked up (default: the system resolver). */
+  resolve?: Resolve;
 }
 
 /**
@@ -37,6 +43,10 @@ export class LoadBalancer {
   readonly metrics: LbMetrics;
   /** The routing operations the admin API may call (and nothing else of the balancer). */
   readonly control: UpstreamControl;
+  /** Keeps the pool's members of each `{dns, port}` entry equal to what DNS says. */
+  readonly discovery: DnsDiscovery;
+  /** Leases of self-registered instances (POST /registrations on the admin port). */
+  readonly leases: LeaseRegistry;
   private readonly proxy: ProxyHandler;
   private readonly longLived: LongLivedProxy;
   private readonly log: Logger;
@@ -87,7 +97,16 @@ export class LoadBalancer {
       closeLongLived: (name, graceMs) => (fleet ? fleet.closeLongLived(name, graceMs) : this.longLived.drain(name, graceMs)),
       longLivedGraceMs: config.proxy.longLivedGraceMs,
       refreshStats: () => this.refreshStats(),
+      discovery: () => this.discovery.status(),
+      onRemoved: (name) => this.leases.releaseName(name, 'upstream removed'),
     });
+    const timers = deps.timers ?? realTimers;
+    this.discovery = new DnsDiscovery(config.dnsUpstreams, poolDiscoverySink(this.control, this.log), config.discovery, deps.resolve, timers);
+    // An expired lease takes the instance out like a failed health check: drained, then removed.
+    this.leases = new LeaseRegistry(config.registration, (name) => {
+      this.log.warn('registration lease expired: draining, then removing', { upstream: name });
+      this.control.remove(name, LOST_DRAIN_WAIT_MS).catch(() => {});
+    }, timers);
   }
 
   get port(): number {
@@ -107,19 +126,39 @@ export class LoadBalancer {
     }
     const { admin } = this.config;
     if (admin.enabled) {
-      this.adminServer = http.createServer(createAdminApi(this.control, admin.token, { dashboard: lbDashboardSource(this) }));
+      const registration = { token: admin.registrationToken, routes: registrationRoutes(admin.registrationToken, this.leases, this.registrationTarget()) };
+      this.adminServer = http.createServer(createAdminApi(this.control, admin.token, { dashboard: lbDashboardSource(this), registration }));
       await listen(this.adminServer, admin.port, admin.host);
       if (!admin.token) this.log.warn('admin API refuses every request: no LB_ADMIN_TOKEN set', { port: this.adminPort });
     }
     this.health.start(this.pool.all());
+    this.discovery.start();
     this.log.info('listening', {
       host: this.config.listen.host,
       port: this.port,
       workers: this.config.workers,
       admin: admin.enabled ? `${admin.host}:${this.adminPort}` : 'disabled',
       upstreams: this.pool.all().map((u) => u.url),
+      dns: this.config.dnsUpstreams.map((e) => `${e.dns}:${e.port}`),
       healthCheck: this.config.healthCheck,
     });
+  }
+
+  /** What a registered instance may do to the pool: add itself, drain and remove its own entry (the routes check the lease). */
+  private registrationTarget(): RegistrationTarget {
+    return {
+      add: (u) => this.control.add(u, true),
+      drain: async (name, waitMs) => {
+        const r = await this.control.drain(name, waitMs);
+        return { drained: r.drained, waitedMs: r.waitedMs, inFlight: r.drained ? 0 : await this.inFlightOf(name) };
+      },
+      remove: (name, waitMs) => this.control.remove(name, waitMs),
+    };
+  }
+
+  private async inFlightOf(name: string): Promise<number> {
+    await this.refreshStats();
+    return this.pool.get(name)?.inFlight ?? 0;
   }
 
   /**
@@ -155,6 +194,8 @@ export class LoadBalancer {
   stop(timeoutMs = 8000): Promise<void> {
     this.stopping ??= (async () => {
       this.health.stop();
+      this.discovery.stop();
+      this.leases.stop();
       this.adminServer?.close();
       this.adminServer?.closeAllConnections();
       const closing = this.longLived.closeAll();

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import fs from 'node:fs';
 import { AdminTokenFileError, loadOrCreateAdminToken } from './admin/admin-token';
 import { LbArgsError, lbUsage, parseLbArgs } from './cli/parse-lb-args';
 import { runWorker } from './cluster/lb-worker';
@@ -45,6 +46,20 @@ async function main(): Promise<void> {
       if (err instanceof AdminTokenFileError) fail(err.message);
       throw err;
     }
+  }
+  if (config.admin.enabled && !config.admin.registrationToken && config.admin.registrationTokenFile) {
+    const file = config.admin.registrationTokenFile;
+    let token = '';
+    try {
+      token = fs.readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      fail(`admin.registrationTokenFile: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!token) fail(`admin.registrationTokenFile: ${file} is empty`);
+    config = { ...config, admin: { ...config.admin, registrationToken: token } };
+  }
+  if (config.admin.token && config.admin.token === config.admin.registrationToken) {
+    fail('the registration token must differ from the admin token (instances get the registration token; it must not open the admin API)');
   }
   let lab;
   try {

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import { addUpstreamBody, patchUpstreamBody, putSplitBody, waitMsParam } from '../config/admin-schemas';
 import { formatIssues } from '../config/rules';
@@ -14,6 +14,11 @@ export interface AdminApiExtras {
   dashboard?: DashboardSource;
   /** The deploy lock, journal and pages (defaults: a fresh lock, the dashboard as the one page). */
   deploy?: DeployRoutesOptions;
+  /**
+   * Self-registration (registration/registration-routes): mounted before the admin token's check,
+   * as the only place the registration token is accepted; with that token every other route is 403.
+   */
+  registration?: { token?: string; routes: Router };
 }
 
 /**
@@ -27,7 +32,8 @@ export function createAdminApi(ops: AdminOperations, token: string | undefined, 
   app.disable('x-powered-by');
   // The dashboard has its own login (cookie or bearer) and must not refresh stats per request.
   if (extras.dashboard) app.use('/dashboard', createDashboardRouter(extras.dashboard, token));
-  app.use(auth(token));
+  if (extras.registration) app.use(extras.registration.routes);
+  app.use(auth(token, extras.registration?.token));
   app.use(express.json({ limit: '64kb' }));
   // A body that is not JSON would otherwise be ignored and the call answered 200 having done nothing.
   app.use((req, res, next) => {
@@ -141,15 +147,22 @@ function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, path: (string 
   throw new AdminError(400, 'LB_ADMIN_BAD_REQUEST', problems.join('; '), { problems });
 }
 
-function auth(token: string | undefined) {
+function auth(token: string | undefined, registrationToken?: string) {
   const expected = token ? Buffer.from(`Bearer ${token}`) : undefined;
+  const registration = registrationToken ? Buffer.from(`Bearer ${registrationToken}`) : undefined;
+  const matches = (given: Buffer, wanted: Buffer | undefined) => wanted !== undefined && given.length === wanted.length && crypto.timingSafeEqual(given, wanted);
   return (req: Request, res: Response, next: NextFunction) => {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    // Authenticated, but not for this: an instance's token never changes routing beyond its own entry.
+    if (matches(given, registration)) {
+      res.status(403).json({ error: 'the registration token can only manage its own registration', code: 'LB_ADMIN_FORBIDDEN' });
+      return;
+    }
     if (!expected) {
       res.status(401).json({ error: 'the admin API has no token configured; set LB_ADMIN_TOKEN', code: 'LB_ADMIN_NO_TOKEN' });
       return;
     }
-    const given = Buffer.from(req.headers.authorization ?? '');
-    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+    if (!matches(given, expected)) {
       res.status(401).set('www-authenticate', 'Bearer').json({ error: 'missing or wrong bearer token', code: 'LB_ADMIN_UNAUTHORIZED' });
       return;
     }

@@ -1,4 +1,5 @@
 import type { SplitEntry } from '../balancing/traffic-split';
+import type { DnsEntryStatus } from '../discovery/dns-discovery';
 import type { Upstream } from '../pool/upstream';
 
 export type UpstreamSnapshot = ReturnType<Upstream['snapshot']>;
@@ -42,7 +43,7 @@ export class AdminError extends Error {
 export interface AdminOperations {
   /** Brings counters up to date (cluster mode: summed from the workers). */
   refreshStats(): Promise<void>;
-  list(): { inRotation: string[]; split: readonly SplitEntry[] | null; splitGeneration: number; upstreams: UpstreamSnapshot[] };
+  list(): { inRotation: string[]; split: readonly SplitEntry[] | null; splitGeneration: number; upstreams: UpstreamSnapshot[]; discovery: readonly DnsEntryStatus[] };
   get(name: string): UpstreamSnapshot;
   add(spec: { url: string; name: string; group?: string; weight?: number; version?: string }, enabled: boolean): UpstreamSnapshot;
   update(name: string, change: { group?: string; weight?: number; version?: string }): UpstreamSnapshot;

@@ -4,6 +4,7 @@ import type { HealthChecker } from '../health/health-checker';
 import type { Logger } from '../logger';
 import type { LbMetrics } from '../metrics/lb-metrics';
 import { backendKey } from '../config/parse-upstream-url';
+import type { DnsEntryStatus } from '../discovery/dns-discovery';
 import type { Upstream } from '../pool/upstream';
 import type { UpstreamPool } from '../pool/upstream-pool';
 import { AdminError, type AdminOperations, type DrainResult, type SplitView, type UpstreamSnapshot } from './admin-operations';
@@ -20,6 +21,10 @@ export interface UpstreamControlDeps {
   closeLongLived?(name: string, graceMs: number): Promise<{ closed: number; cut: number }>;
   longLivedGraceMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The DNS entries and what their last lookup found (shown in the list; none without DNS entries). */
+  discovery?: () => readonly DnsEntryStatus[];
+  /** Called once an upstream is gone from the pool, whoever removed it (ends a self-registration's lease). */
+  onRemoved?: (name: string) => void;
 }
 
 /**
@@ -41,7 +46,13 @@ export class UpstreamControl implements AdminOperations {
 
   list() {
     const { pool } = this.d;
-    return { inRotation: pool.inRotation.map((u) => u.name), split: pool.split ?? null, splitGeneration: pool.splitGeneration, upstreams: pool.all().map((u) => u.snapshot()) };
+    return {
+      inRotation: pool.inRotation.map((u) => u.name),
+      split: pool.split ?? null,
+      splitGeneration: pool.splitGeneration,
+      upstreams: pool.all().map((u) => u.snapshot()),
+      discovery: this.d.discovery?.() ?? [],
+    };
   }
 
   get(name: string): UpstreamSnapshot {
@@ -93,6 +104,7 @@ export class UpstreamControl implements AdminOperations {
       const inFlight = await this.d.inFlight(u);
       this.d.health.unwatch(u);
       this.d.pool.remove(u.name);
+      this.d.onRemoved?.(u.name);
       this.d.log.info('upstream removed', { upstream: u.name, ...r, inFlight });
       return { removed: u.name, ...r, inFlight };
     } finally {

@@ -24,6 +24,7 @@ const ENV_HELP = [
   'LB_ADMIN_HOST, LB_ADMIN_PORT   admin API address (admin.host, admin.port)',
   'LB_ADMIN_TOKEN       admin bearer token (never in the file)',
   'LB_ADMIN_TOKEN_FILE  without LB_ADMIN_TOKEN: read the token here, or generate it at the first start (admin.tokenFile)',
+  'LB_REGISTRATION_TOKEN  opens POST /registrations only (self-registration); must differ from LB_ADMIN_TOKEN (or admin.registrationTokenFile)',
   'LOG_LEVEL            debug, info (default), warn, error, silent',
 ];
 

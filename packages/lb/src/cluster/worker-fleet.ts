@@ -96,7 +96,7 @@ export class WorkerFleet {
     this.members.add(m);
     // The config goes with the first message (workers don't read files or the environment
     // themselves, so they can't disagree with the primary); the admin token stays here.
-    const { token: _token, ...admin } = this.config.admin;
+    const { token: _token, registrationToken: _registrationToken, ...admin } = this.config.admin;
     handle.send({ t: 'init', worker: index + 1, config: { ...this.config, admin }, state: this.state() });
     return new Promise<void>((resolve, reject) => {
       handle.onMessage((msg) => {

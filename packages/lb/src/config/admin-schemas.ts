@@ -15,6 +15,15 @@ export const addUpstreamBody = strictObject({
   version: versionLabel.optional(),
 });
 
+/** POST /registrations: an instance announcing itself (enabled; it joins after its first passing health check). */
+export const registerBody = strictObject({
+  url: upstreamUrl,
+  name: upstreamName.optional(),
+  version: versionLabel.optional(),
+  group: groupName.optional(),
+  weight: weight.optional(),
+});
+
 export const patchUpstreamBody = strictObject({ group: groupName.optional(), weight: weight.optional(), version: versionLabel.optional() });
 
 export const putSplitBody = strictObject({ groups: splitEntries });
@@ -33,4 +42,5 @@ export const waitMsParam = z
   });
 
 export type AddUpstreamBody = z.output<typeof addUpstreamBody>;
+export type RegisterBody = z.output<typeof registerBody>;
 export type PatchUpstreamBody = z.output<typeof patchUpstreamBody>;

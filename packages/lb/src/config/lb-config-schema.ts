@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { backendKey } from './parse-upstream-url';
-import { groupName, intIn, nonEmptyString, show, strictObject, upstreamName, upstreamUrl, weight } from './rules';
+import { dnsName, groupName, intIn, nonEmptyString, show, strictObject, upstreamName, upstreamUrl, weight } from './rules';
 
 /**
  * The balancer's ONE configuration schema: types (z.infer), defaults and validation with paths.
@@ -24,22 +24,41 @@ const healthPath = z
     else if (!/^[\x21-\x7e]+$/.test(s)) ctx.addIssue({ code: 'custom', message: `must be a request path without spaces or control characters (percent-encode them), got ${show(s)}` });
   });
 
-export const upstreamSchema = z.preprocess(
-  (v) => (typeof v === 'string' ? { url: v } : v),
-  z
-    .object(
-      { url: upstreamUrl, name: upstreamName.optional(), group: groupName.optional(), weight: weight.optional() },
-      { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_type' ? 'expected a URL string or a mapping with "url"' : ctx.defaultError }) },
-    )
-    .strict('unknown key (expected one of: url, name, group, weight)')
-    .transform(({ url, name, group, weight: w }) => ({
-      url: url.url,
-      name: name ?? url.name,
-      ...(group !== undefined ? { group } : {}),
-      ...(w !== undefined ? { weight: w } : {}),
-    })),
-);
+const urlUpstream = z
+  .object(
+    { url: upstreamUrl, name: upstreamName.optional(), group: groupName.optional(), weight: weight.optional() },
+    { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_type' ? 'expected a URL string or a mapping with "url" or "dns"' : ctx.defaultError }) },
+  )
+  .strict('unknown key (expected one of: url, name, group, weight; or dns, port, group, weight)')
+  .transform(({ url, name, group, weight: w }) => ({
+    url: url.url,
+    name: name ?? url.name,
+    ...(group !== undefined ? { group } : {}),
+    ...(w !== undefined ? { weight: w } : {}),
+  }));
 
+/**
+ * A DNS entry: every address the name resolves to is an upstream on `port` (a compose service
+ * name resolves to each replica). Group and weight apply to every address found.
+ */
+const dnsUpstream = z
+  .object({ dns: dnsName, port: intIn(1, 65535), group: groupName.optional(), weight: weight.optional() })
+  .strict('unknown key (expected one of: dns, port, group, weight)')
+  .transform(({ dns, port, group, weight: w }) => ({ dns, port, ...(group !== undefined ? { group } : {}), ...(w !== undefined ? { weight: w } : {}) }));
+
+/** A URL string, a mapping with "url", or a mapping with "dns" and "port" (chosen by its keys, so errors name the right fields). */
+export const upstreamSchema = z.unknown().transform((v, ctx) => {
+  const raw = typeof v === 'string' ? { url: v } : v;
+  const schema = typeof raw === 'object' && raw !== null && 'dns' in raw ? dnsUpstream : urlUpstream;
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data as z.output<typeof urlUpstream> | z.output<typeof dnsUpstream>;
+  // Fatal: the list-level checks (duplicates) must not see an entry that failed.
+  for (const issue of r.error.issues) ctx.addIssue({ ...(issue as z.IssueData), fatal: true });
+  return z.NEVER;
+});
+
+export type DnsUpstreamConfig = z.output<typeof dnsUpstream>;
+const isDns = (u: z.output<typeof upstreamSchema>): u is DnsUpstreamConfig => 'dns' in u;
 const DEFAULT_UPSTREAMS = ['http://127.0.0.1:8081', 'http://127.0.0.1:8082'];
 
 export const lbConfigSchema = strictObject({
@@ -61,12 +80,22 @@ export const lbConfigSchema = strictObject({
     .array(upstreamSchema, { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_type' ? 'expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")' : ctx.defaultError }) })
     .min(1, 'expected at least one upstream')
     .default(DEFAULT_UPSTREAMS)
-    .superRefine((list, ctx) => {
+    .superRefine((all, ctx) => {
       const seen = new Map<string, number>();
-      list.forEach((u, i) => {
+      const dnsSeen = new Map<string, number>();
+      all.forEach((u, i) => {
+        if (!isDns(u)) return;
+        const key = `${u.dns.toLowerCase()}:${u.port}`;
+        const dup = dnsSeen.get(key);
+        if (dup !== undefined) ctx.addIssue({ code: 'custom', path: [i, 'dns'], message: `duplicate of upstreams[${dup}] (${u.dns} port ${u.port})` });
+        else dnsSeen.set(key, i);
+      });
+      const list = all.map((u, i) => [u, i] as const).filter((p): p is readonly [Exclude<typeof p[0], DnsUpstreamConfig>, number] => !isDns(p[0]));
+      list.forEach(([u, i]) => {
         const dup = seen.get(`url:${backendKey(u.url)}`) ?? seen.get(`name:${u.name}`);
         if (dup !== undefined) {
-          const same = list[dup].url === u.url ? `(${u.url})` : `(${list[dup].url} and ${u.url} are the same backend or name)`;
+          const other = all[dup] as { url: string };
+          const same = other.url === u.url ? `(${u.url})` : `(${other.url} and ${u.url} are the same backend or name)`;
           ctx.addIssue({ code: 'custom', path: [i, 'url'], message: `duplicate of upstreams[${dup}] ${same}` });
           return;
         }
@@ -114,6 +143,29 @@ export const lbConfigSchema = strictObject({
      * (mode 0600; see admin/admin-token.ts). Env LB_ADMIN_TOKEN_FILE.
      */
     tokenFile: nonEmptyString.optional(),
+    /**
+     * Without LB_REGISTRATION_TOKEN: the registration token (self-registration, POST /registrations)
+     * is read from this file. No token at all: self-registration is off.
+     */
+    registrationTokenFile: nonEmptyString.optional(),
+  }),
+  /** DNS entries of `upstreams` ({dns, port}): how often they are resolved again and when an address counts as gone. */
+  discovery: section({
+    /** Default: healthCheck.intervalMs. */
+    intervalMs: intIn(100, 3_600_000).optional(),
+    /** Consecutive successful lookups an address must be missing from before it is drained and removed (a flapping resolver drains nothing). */
+    missingLookups: intIn(1, 100).default(3),
+  }),
+  /** Self-registration (POST /registrations with the registration token, env LB_REGISTRATION_TOKEN). */
+  registration: section({
+    /** A registration not renewed for this long is drained and removed, like a failed health check. */
+    leaseMs: intIn(100, 3_600_000).default(3000),
+    /** How often instances are told to renew; must be below leaseMs. */
+    heartbeatMs: intIn(50, 3_600_000).default(1000),
+    /** Registered instances at most; one more gets 429 (a flood cannot grow the pool). */
+    maxRegistrations: intIn(0, 100_000).default(256),
+  }, (r, ctx) => {
+    if (r.heartbeatMs >= r.leaseMs) ctx.addIssue({ code: 'custom', path: ['heartbeatMs'], message: `must be less than registration.leaseMs (${r.leaseMs}), got ${r.heartbeatMs}` });
   }),
   /** Which request headers/cookies steer a request when a traffic split is active. */
   routing: section({
@@ -160,6 +212,10 @@ export const lbConfigSchema = strictObject({
   })
   .transform((c) => ({
     ...c,
+    // Static URL entries are the pool's; DNS entries are handed to discovery (discovery/dns-discovery).
+    upstreams: c.upstreams.filter((u): u is Exclude<typeof u, DnsUpstreamConfig> => !isDns(u)),
+    dnsUpstreams: c.upstreams.filter(isDns),
+    discovery: { ...c.discovery, intervalMs: c.discovery.intervalMs ?? c.healthCheck.intervalMs },
     // A file that sets only a short intervalMs gets the start interval capped to it.
     healthCheck: { ...c.healthCheck, startIntervalMs: Math.min(c.healthCheck.startIntervalMs ?? 200, c.healthCheck.intervalMs) },
   }));
@@ -170,7 +226,11 @@ type DeepReadonly<T> = T extends (infer E)[] ? readonly DeepReadonly<E>[] : T ex
 /** The balancer's configuration after validation: typed, complete, frozen. */
 export type LbConfig = DeepReadonly<Omit<Parsed, 'admin'> & {
   /** admin.token comes from the environment, never from the file; undefined means every admin request is refused. */
-  admin: Parsed['admin'] & { token?: string };
+  admin: Parsed['admin'] & {
+    token?: string;
+    /** Opens /registrations only (env LB_REGISTRATION_TOKEN or admin.registrationTokenFile); undefined: self-registration is off. */
+    registrationToken?: string;
+  };
 }>;
 /** One upstream; `version` comes from the admin API (the deployer, self-registration), never the file. */
 export type UpstreamConfig = LbConfig['upstreams'][number] & { readonly version?: string };

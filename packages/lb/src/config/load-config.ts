@@ -105,6 +105,8 @@ function applyEnv(doc: Record<string, unknown>, env: Env, source: string): Recor
   // The token never lives in the YAML file (it would end up in the repo).
   if ('adminToken' in out) problems.push('adminToken: unknown key (the admin token comes from env LB_ADMIN_TOKEN)');
   if (env.LB_ADMIN_TOKEN) out.adminToken = env.LB_ADMIN_TOKEN;
+  if ('registrationToken' in out) problems.push('registrationToken: unknown key (the registration token comes from env LB_REGISTRATION_TOKEN or admin.registrationTokenFile)');
+  if (env.LB_REGISTRATION_TOKEN) out.registrationToken = env.LB_REGISTRATION_TOKEN;
   if (env.LB_ADMIN_TOKEN_FILE) {
     const admin = out.admin;
     out.admin = { ...(typeof admin === 'object' && admin !== null ? admin : {}), tokenFile: env.LB_ADMIN_TOKEN_FILE };

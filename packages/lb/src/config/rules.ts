@@ -28,6 +28,13 @@ export const upstreamName = z
   .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
   .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters only (no spaces, control or non-ASCII characters): it is sent in the x-upstream header');
 
+/** A DNS name to resolve (a compose service, `tasks.<service>`, an FQDN): labels of letters, digits, - and _. */
+export const dnsName = z
+  .string({ errorMap: (_i, ctx) => ({ message: `expected a DNS name, got ${show(ctx.data)}` }) })
+  .min(1)
+  .max(253, 'must be at most 253 characters')
+  .regex(/^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/, 'must be a DNS name (labels of letters, digits, - and _, separated by dots)');
+
 export const MAX_GROUP_LENGTH = 64;
 /** A traffic-split group (the deployer uses a version or blue/green): chosen by header or cookie, so a plain token. */
 export const groupName = z

@@ -10,10 +10,13 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
   const isObj = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
   if (raw !== null && raw !== undefined && !isObj) throw new ConfigError(source, ['(root): expected a mapping']);
   // loadConfig passes the admin token (from the environment) beside the file's settings.
-  const { adminToken, ...doc } = (raw ?? {}) as Record<string, unknown>;
+  const { adminToken, registrationToken, ...doc } = (raw ?? {}) as Record<string, unknown>;
   const result = lbConfigSchema.safeParse(doc);
   const problems = result.success ? [] : formatIssues(result.error);
   const token = typeof adminToken === 'string' && adminToken !== '' ? adminToken : undefined;
+  const regToken = typeof registrationToken === 'string' && registrationToken !== '' ? registrationToken : undefined;
+  // The registration token is handed to every instance: it must never also open the admin API.
+  if (token && regToken === token) problems.push('LB_REGISTRATION_TOKEN: must differ from LB_ADMIN_TOKEN (instances get the registration token; it must not open the admin API)');
   if (result.success) {
     const { admin } = result.data;
     // The admin API changes routing: never reachable beyond loopback without a token.
@@ -22,7 +25,7 @@ export function validateConfig(raw: unknown, source: string): LbConfig {
     }
   }
   if (!result.success || problems.length > 0) throw new ConfigError(source, problems);
-  const config = { ...result.data, admin: { ...result.data.admin, ...(token ? { token } : {}) } };
+  const config = { ...result.data, admin: { ...result.data.admin, ...(token ? { token } : {}), ...(regToken ? { registrationToken: regToken } : {}) } };
   return deepFreeze(config);
 }
 

@@ -75,11 +75,11 @@ export class LeaseRegistry {
   }
 
   /** Extends the lease; throws LB_LEASE_UNKNOWN (saying whether it expired) when there is none. */
-  renew(id: string): { name: string; expiresInMs: number } {
+  renew(id: string, extraMs = 0): { name: string; expiresInMs: number } {
     const entry = this.find(id);
     this.timers.clearTimeout(entry.timer);
-    this.arm(id, entry);
-    return { name: entry.name, expiresInMs: this.options.leaseMs };
+    this.arm(id, entry, this.options.leaseMs + extraMs);
+    return { name: entry.name, expiresInMs: this.options.leaseMs + extraMs };
   }
 
   /** The upstream an id may act on; throws LB_LEASE_UNKNOWN otherwise. */
@@ -112,13 +112,13 @@ export class LeaseRegistry {
     throw new LeaseError('LB_LEASE_UNKNOWN', why ? `lease ${why}` : 'unknown lease');
   }
 
-  private arm(id: string, entry: Entry): void {
-    entry.expiresAt = this.timers.now() + this.options.leaseMs;
+  private arm(id: string, entry: Entry, ms = this.options.leaseMs): void {
+    entry.expiresAt = this.timers.now() + ms;
     entry.timer = this.timers.setTimeout(() => {
       if (this.byId.get(id) !== entry) return;
-      this.forget(id, entry, `expired (not renewed within ${this.options.leaseMs} ms)`);
+      this.forget(id, entry, `expired (not renewed within ${ms} ms)`);
       this.onExpired(entry.name);
-    }, this.options.leaseMs);
+    }, ms);
   }
 
   private forget(id: string, entry: Entry, why: string): void {

@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { parseUpstreamUrl } from '../config/parse-upstream-url';
+import type { z } from 'zod';
+import { registerBody, waitMsParam } from '../config/admin-schemas';
+import { formatIssues } from '../config/rules';
 import { LeaseError, type LeaseRegistry } from './lease-registry';
 
 /** What self-registration may do to the pool: exactly these, and only on the caller's own entry. */
@@ -10,11 +12,6 @@ export interface RegistrationTarget {
   drain(name: string, waitMs: number): Promise<{ drained: boolean; waitedMs: number; inFlight: number }>;
   remove(name: string, waitMs: number): Promise<{ drained: boolean; waitedMs: number }>;
 }
-
-const MAX_WAIT_MS = 600_000;
-const FIELDS = ['url', 'name', 'version', 'group', 'weight'];
-/** Names and versions end up in headers and logs: printable ASCII only, bounded. */
-const TOKENISH = /^[A-Za-z0-9._:@\-]{1,128}$/;
 
 /**
  * The registration API, for instances announcing themselves (packages/announce). It accepts the
@@ -28,26 +25,13 @@ const TOKENISH = /^[A-Za-z0-9._:@\-]{1,128}$/;
  */
 export function registrationRoutes(token: string | undefined, leases: LeaseRegistry, target: RegistrationTarget): Router {
   const r = express.Router();
-  r.use(bearer(token));
-  r.use(express.json({ limit: '4kb' }));
+  // Only under /registrations: mounted on the admin app, every other path goes on to the admin token's check.
+  r.use('/registrations', bearer(token), express.json({ limit: '4kb' }));
 
   r.post('/registrations', (req, res) => {
-    const body: unknown = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(res, 'body: expected a JSON object like {"url":"http://10.0.0.7:5000"}');
-    const b = body as Record<string, unknown>;
-    const problems = Object.keys(b)
-      .filter((k) => !FIELDS.includes(k))
-      .map((k) => `${k}: unknown field (expected ${FIELDS.join(', ')})`);
-    const parsed = parseUpstreamUrl(b.url);
-    if ('problem' in parsed) problems.push(`url: ${b.url === undefined ? 'missing' : parsed.problem}`);
-    for (const k of ['name', 'version', 'group'] as const) {
-      if (b[k] !== undefined && (typeof b[k] !== 'string' || !TOKENISH.test(b[k] as string))) problems.push(`${k}: expected 1-128 characters of A-Z a-z 0-9 . _ : @ -`);
-    }
-    if (b.weight !== undefined && (typeof b.weight !== 'number' || !Number.isInteger(b.weight) || b.weight < 0 || b.weight > 1_000_000)) {
-      problems.push('weight: expected an integer from 0 to 1000000');
-    }
-    if (problems.length > 0 || 'problem' in parsed) return bad(res, problems.join('; '));
-    const name = (b.name as string | undefined) ?? parsed.name;
+    const b = parse(res, registerBody, req.body ?? {});
+    if (b === undefined) return;
+    const name = b.name ?? b.url.name;
     let lease;
     try {
       lease = leases.register(name);
@@ -56,11 +40,11 @@ export function registrationRoutes(token: string | undefined, leases: LeaseRegis
     }
     try {
       target.add({
-        url: parsed.url,
+        url: b.url.url,
         name,
-        ...(b.version !== undefined ? { version: b.version as string } : {}),
-        ...(b.group !== undefined ? { group: b.group as string } : {}),
-        ...(b.weight !== undefined ? { weight: b.weight as number } : {}),
+        ...(b.version !== undefined ? { version: b.version } : {}),
+        ...(b.group !== undefined ? { group: b.group } : {}),
+        ...(b.weight !== undefined ? { weight: b.weight } : {}),
       });
     } catch (err) {
       leases.release(lease.id, 'not registered');
@@ -80,20 +64,21 @@ export function registrationRoutes(token: string | undefined, leases: LeaseRegis
   });
 
   r.post('/registrations/:id/drain', async (req, res, next) => {
-    const waitMs = parseWait(req, res);
+    const waitMs = parse(res, waitMsParam, req.query.waitMs, ['waitMs']);
     if (waitMs === undefined) return;
     let name: string;
     try {
-      name = leases.nameOf(String(req.params.id));
+      // The instance stops renewing while it drains: its lease covers the drain, then one more
+      // lease period for its DELETE (an instance that dies meanwhile still leaves the pool).
+      name = leases.renew(String(req.params.id), waitMs).name;
     } catch (err) {
       return leaseError(res, err);
     }
-    // Draining: the lease no longer matters (a paused heartbeat must not remove it mid-drain).
     target.drain(name, waitMs).then((d) => res.json({ name, ...d }), next);
   });
 
   r.delete('/registrations/:id', async (req, res, next) => {
-    const waitMs = parseWait(req, res);
+    const waitMs = parse(res, waitMsParam, req.query.waitMs, ['waitMs']);
     if (waitMs === undefined) return;
     const id = String(req.params.id);
     let name: string;
@@ -135,17 +120,11 @@ function leaseError(res: Response, err: unknown): void {
   res.status(status).json({ error: err.message, code: err.code });
 }
 
-function parseWait(req: Request, res: Response): number | undefined {
-  const raw = req.query.waitMs;
-  if (raw === undefined) return 30_000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_WAIT_MS) {
-    bad(res, `waitMs: expected an integer from 0 to ${MAX_WAIT_MS}, got ${JSON.stringify(raw)}`);
-    return undefined;
-  }
-  return n;
-}
-
-function bad(res: Response, message: string): void {
-  res.status(400).json({ error: message, code: 'LB_ADMIN_BAD_REQUEST' });
+/** Parses with the package's schema (config/admin-schemas); a failure answers 400 naming every bad field, and gives undefined. */
+function parse<S extends z.ZodTypeAny>(res: Response, schema: S, value: unknown, path: (string | number)[] = []): z.output<S> | undefined {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data as z.output<S>;
+  const problems = formatIssues(r.error, path).map((p) => (p.startsWith('(root)') ? p.replace('(root)', 'body') : p));
+  res.status(400).json({ error: problems.join('; '), code: 'LB_ADMIN_BAD_REQUEST', problems });
+  return undefined;
 }
