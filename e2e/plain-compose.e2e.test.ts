@@ -41,7 +41,10 @@ describe('plain docker compose up, then the deploy CLI with no token given (real
   const compose = async (args: string[], env = portsEnv): Promise<string> =>
     (await run('docker', ['compose', '-p', project, '-f', COMPOSE_FILE, '--env-file', envFile, ...args], { cwd: ROOT, env, maxBuffer: 64 * 1024 * 1024 })).stdout;
 
-  const upstreams = async (): Promise<UpstreamView[]> => (await axios.get<{ upstreams: UpstreamView[] }>(`${lbUrl}/__lb/health`, { timeout: 2000 })).data.upstreams;
+  // The upstreams' states are the admin API's (the public /__lb/health is a bare status); the token
+  // is the one the balancer generated (the tests below check how it got there).
+  const upstreams = async (): Promise<UpstreamView[]> =>
+    (await axios.get<{ upstreams: UpstreamView[] }>(`${adminUrl}/upstreams`, { timeout: 2000, headers: { authorization: `Bearer ${fs.readFileSync(tokenFile, 'utf8').trim()}` } })).data.upstreams;
 
   beforeAll(async () => {
     fs.writeFileSync(envFile, '');

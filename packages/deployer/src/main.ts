@@ -12,9 +12,9 @@ import { realClock } from './clock';
 import { DEPLOY_DEFAULTS } from './deploy-defaults';
 import { DeployError } from './lb-client/deploy-error';
 import { HttpLbAdmin } from './lb-client/http-lb-admin';
+import { composeTokenFile, resolveAdminToken } from './lb-client/resolve-admin-token';
 import { execRunner } from './runtime/command-runner';
 import { COMPOSE_PASSTHROUGH_ENV, ComposeRuntime } from './runtime/compose-runtime';
-import { readEnvFile } from './runtime/env-file';
 import { LocalRuntime } from './runtime/local-runtime';
 import { LocalStateFile } from './runtime/local-state';
 import type { Runtime } from './runtime/runtime';
@@ -43,9 +43,11 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
   if (unsupported.length > 0) {
     throw new DeployError('DEPLOY_ERR_ARGS', `--env: ${unsupported.join(', ')} not passed to compose containers (supported: ${COMPOSE_PASSTHROUGH_ENV.join(', ')})`);
   }
-  const token = args.token ?? readEnvFile(envFile).LB_ADMIN_TOKEN;
+  // --token, LB_ADMIN_TOKEN, the env file, then the token file the balancer generated (see the README).
+  const project = args.project ?? process.env.COMPOSE_PROJECT_NAME ?? DEPLOY_DEFAULTS.project;
+  const { token } = resolveAdminToken({ flag: args.token, env: process.env.LB_ADMIN_TOKEN, envFile, tokenFile: composeTokenFile(path.dirname(composeFile), project) });
   const runtime = new ComposeRuntime(
-    { project: args.project ?? process.env.COMPOSE_PROJECT_NAME ?? DEPLOY_DEFAULTS.project, composeFile, envFile, services: args.services },
+    { project, composeFile, envFile, services: args.services },
     execRunner,
   );
   return { runtime, lb: new HttpLbAdmin(args.adminUrl ?? DEPLOY_DEFAULTS.adminUrl, token) };
