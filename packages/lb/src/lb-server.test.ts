@@ -6,13 +6,18 @@ import { request, sleep, TestUpstream, waitFor } from './test-support/test-upstr
 
 const INTERVAL = 100;
 
-async function setup(names = ['a', 'b']) {
+/** Every test runs on both proxy engines (http-proxy, the default, and undici). */
+const ENGINES = ['http-proxy', 'undici'] as const;
+type Engine = (typeof ENGINES)[number];
+
+async function setup(engine: Engine, names = ['a', 'b']) {
   const ups = await Promise.all(names.map((n) => new TestUpstream(n).start()));
   const config = validateConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       upstreams: ups.map((u) => ({ url: u.url, name: u.name })),
       healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+      proxy: { engine },
       admin: { enabled: false },
     },
     'test',
@@ -26,7 +31,7 @@ async function setup(names = ['a', 'b']) {
 
 const instanceOf = (r: { body: string }) => (JSON.parse(r.body) as { instance: string }).instance;
 
-describe('LoadBalancer on real loopback sockets', () => {
+describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (engine) => {
   let env: Awaited<ReturnType<typeof setup>> | undefined;
   afterEach(async () => {
     if (!env) return;
@@ -37,7 +42,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('alternates requests between the upstreams and names the one that answered', async () => {
-    env = await setup();
+    env = await setup(engine);
     const answers = [];
     for (let i = 0; i < 6; i++) answers.push(await request(env.lb.port, env.agent));
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
@@ -49,7 +54,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('passes the upstream response through: status, message, repeated headers, chunked body; hop-by-hop headers stay behind', async () => {
-    env = await setup(['a']);
+    env = await setup(engine, ['a']);
     const r = await new Promise<http.IncomingMessage & { body: string }>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: env!.lb.port, path: '/headers', agent: env!.agent }, (res) => {
         let body = '';
@@ -72,14 +77,14 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('proxies POST bodies intact', async () => {
-    env = await setup();
+    env = await setup(engine);
     const r = await request(env.lb.port, env.agent, { method: 'POST', body: '{"hello":"world"}' });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ method: 'POST', body: '{"hello":"world"}' });
   });
 
   it('answers 503 at once with a JSON reason when no upstream is in rotation', async () => {
-    env = await setup(['a']);
+    env = await setup(engine, ['a']);
     await env.ups[0].kill();
     await waitFor(() => env!.lb.pool.inRotation.length === 0, 2000, 'upstream to leave rotation');
     const started = Date.now();
@@ -90,7 +95,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('loses no request when an upstream dies: failover until 3 failed pings take it out, then back after it returns', async () => {
-    env = await setup();
+    env = await setup(engine);
     const { lb, agent, ups } = env;
     const [a] = ups;
     let stop = false;
@@ -132,7 +137,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('retries a GET whose pooled connection is dead on another upstream', async () => {
-    env = await setup();
+    env = await setup(engine);
     const { lb, agent, ups } = env;
     // Warm pooled sockets to both, then kill one between checks: its sockets are now dead.
     for (let i = 0; i < 4; i++) await request(lb.port, agent);
@@ -146,7 +151,7 @@ describe('LoadBalancer on real loopback sockets', () => {
     const ups = [await new TestUpstream('slow').start()];
     ups[0].latencyMs = 1000;
     const config = validateConfig(
-      { listen: { host: '127.0.0.1', port: 0 }, upstreams: [ups[0].url], healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 }, proxy: { upstreamTimeoutMs: 200 }, admin: { enabled: false } },
+      { listen: { host: '127.0.0.1', port: 0 }, upstreams: [ups[0].url], healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 }, proxy: { engine, upstreamTimeoutMs: 200 }, admin: { enabled: false } },
       'test',
     );
     const lb = new LoadBalancer(config, { log: silentLogger });

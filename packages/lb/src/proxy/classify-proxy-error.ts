@@ -7,6 +7,9 @@ export interface ProxyFailure {
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/** The undici engine's own timers (http-proxy's are ours, and set the flags instead). */
+const UNDICI_CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
+const UNDICI_TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** The one place that maps proxy failures to statuses and stable codes. */
 export function classifyProxyError(
@@ -16,7 +19,8 @@ export function classifyProxyError(
   if (flags.connectTimedOut) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_CONNECT_TIMEOUT' };
   if (flags.abortedBeforeConnect) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_DOWN' };
   if (flags.abortedAsDead) return { kind: 'dead', status: 502, code: 'LB_UPSTREAM_DOWN' };
-  if (flags.timedOut) return { kind: 'timeout', status: 504, code: 'LB_UPSTREAM_TIMEOUT' };
+  if (err.code === UNDICI_CONNECT_TIMEOUT) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_CONNECT_TIMEOUT' };
+  if (flags.timedOut || (err.code !== undefined && UNDICI_TIMEOUT.has(err.code))) return { kind: 'timeout', status: 504, code: 'LB_UPSTREAM_TIMEOUT' };
   if (err.code && UNREACHABLE.has(err.code)) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_UNREACHABLE' };
   return { kind: 'reset', status: 502, code: 'LB_UPSTREAM_RESET' };
 }
