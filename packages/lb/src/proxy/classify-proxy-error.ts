@@ -22,6 +22,9 @@ export function classifyProxyError(
   if (err.code === UNDICI_CONNECT_TIMEOUT) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_CONNECT_TIMEOUT' };
   if (flags.timedOut || (err.code !== undefined && UNDICI_TIMEOUT.has(err.code))) return { kind: 'timeout', status: 504, code: 'LB_UPSTREAM_TIMEOUT' };
   if (err.code && UNREACHABLE.has(err.code)) return { kind: 'unreachable', status: 502, code: 'LB_UPSTREAM_UNREACHABLE' };
+  // The upstream's bytes are not HTTP (a parser refused its status line or head; undici's parser
+  // is stricter than Node's, e.g. on a status below 100): like a reset, but said as what it is.
+  if (err.code?.startsWith('HPE_')) return { kind: 'reset', status: 502, code: 'LB_UPSTREAM_BAD_RESPONSE' };
   return { kind: 'reset', status: 502, code: 'LB_UPSTREAM_RESET' };
 }
 

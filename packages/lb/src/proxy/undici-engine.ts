@@ -25,7 +25,7 @@ import type { Attempt, ProxyEngine, UpstreamRequest } from './http-proxy-engine'
  * | ECONNREFUSED, ENOTFOUND, EHOSTUNREACH... (never connected)| unreachable | 502 LB_UPSTREAM_UNREACHABLE | always |
  * | UND_ERR_CONNECT_TIMEOUT (or our connect timer)           | unreachable  | 502 LB_UPSTREAM_CONNECT_TIMEOUT | always |
  * | UND_ERR_SOCKET / ECONNRESET before the head (reusedSocket logged) | reset | 502 LB_UPSTREAM_RESET | idempotent methods |
- * | HPE_* (bad status line or head from the upstream)        | reset        | 502 LB_UPSTREAM_RESET | idempotent methods |
+ * | HPE_* or a parser assertion (bad status line or head)   | reset        | 502 LB_UPSTREAM_BAD_RESPONSE | idempotent methods |
  * | UND_ERR_HEADERS_TIMEOUT, UND_ERR_BODY_TIMEOUT            | timeout      | 504 LB_UPSTREAM_TIMEOUT | never |
  * | aborted because the upstream was declared dead           | dead         | 502 LB_UPSTREAM_DOWN | idempotent methods (always if not yet connected) |
  *
@@ -218,8 +218,18 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     this.socket.emit('close');
-    this.attempt.onError(err as NodeJS.ErrnoException);
+    this.attempt.onError(asParseError(err));
   }
+}
+
+/**
+ * undici's parser meets some invalid heads (a status below 100) with an assertion, not an HTTP
+ * parser error: from the upstream's bytes all the same, so reported as one (a bad response).
+ */
+function asParseError(err: Error): NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code !== 'ERR_ASSERTION') return e;
+  return Object.assign(new Error(`invalid response head: ${e.message.split('\n').join(' ')}`), { code: 'HPE_INVALID_RESPONSE' });
 }
 
 /** The fields of http.IncomingMessage the request path reads, over an undici response. */
