@@ -41,7 +41,7 @@ import type { Attempt, ProxyEngine, UpstreamRequest } from './http-proxy-engine'
  * undici chunks, and it refuses a body that does not match the content-length sent.
  */
 export class UndiciEngine implements ProxyEngine {
-  private readonly pools = new Map<http.Agent, Pool>();
+  private readonly pools = new Map<http.Agent, { pool: Pool; evict: () => void }>();
   private readonly connector: buildConnector.connector;
   private closed = false;
 
@@ -84,8 +84,8 @@ export class UndiciEngine implements ProxyEngine {
   }
 
   private pool(attempt: Attempt): Pool {
-    let pool = this.pools.get(attempt.agent);
-    if (pool) return pool;
+    const known = this.pools.get(attempt.agent);
+    if (known) return known.pool;
     const { host, port } = attempt.target;
     const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     const p = new Pool(origin, {
@@ -100,20 +100,22 @@ export class UndiciEngine implements ProxyEngine {
     p.on('connectionError', () => {});
     const agent = attempt.agent;
     const evict = () => {
-      if (this.pools.get(agent) === p) this.pools.delete(agent);
+      if (this.pools.get(agent)?.pool === p) this.pools.delete(agent);
       // close(): idle sockets go now; running requests finish (or are aborted by the request path).
       p.close().catch((err: Error) => this.log.debug('undici pool close failed', { error: err.message }));
     };
     agent.once(EVICT_CONNECTIONS, evict);
-    this.pools.set(agent, p);
-    pool = p;
-    return pool;
+    this.pools.set(agent, { pool: p, evict });
+    return p;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const pool of this.pools.values()) void pool.destroy().catch(() => {});
+    for (const [agent, { pool, evict }] of this.pools) {
+      agent.off(EVICT_CONNECTIONS, evict);
+      void pool.destroy().catch(() => {});
+    }
     this.pools.clear();
   }
 }
