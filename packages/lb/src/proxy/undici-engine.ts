@@ -13,8 +13,8 @@ import type { Attempt, ProxyEngine, UpstreamRequest } from './http-proxy-engine'
  * The undici engine (opt-in: `proxy.engine: undici`): the same attempts as the http-proxy engine,
  * sent through one undici `Pool` per upstream (keep-alive; a new connection must open within
  * `connectTimeoutMs`; idle sockets close after `idleSocketMs`, or sooner if the upstream's
- * Keep-Alive hint says so; `upstreamTimeoutMs` bounds the wait for the response head and every
- * silence in its body). When the upstream pool evicts an upstream's connections (declared dead),
+ * Keep-Alive hint says so; `upstreamTimeoutMs` bounds every silence of the upstream, by the
+ * request path's timer as with http-proxy, and by undici's headers/body timeouts as a backstop). When the upstream pool evicts an upstream's connections (declared dead),
  * its undici pool is closed: idle sockets go at once, requests in flight finish or are aborted by
  * the request path, and the next request opens a fresh pool.
  *
@@ -26,7 +26,7 @@ import type { Attempt, ProxyEngine, UpstreamRequest } from './http-proxy-engine'
  * | UND_ERR_CONNECT_TIMEOUT (or our connect timer)           | unreachable  | 502 LB_UPSTREAM_CONNECT_TIMEOUT | always |
  * | UND_ERR_SOCKET / ECONNRESET before the head (reusedSocket logged) | reset | 502 LB_UPSTREAM_RESET | idempotent methods |
  * | HPE_* or a parser assertion (bad status line or head)   | reset        | 502 LB_UPSTREAM_BAD_RESPONSE | idempotent methods |
- * | UND_ERR_HEADERS_TIMEOUT, UND_ERR_BODY_TIMEOUT            | timeout      | 504 LB_UPSTREAM_TIMEOUT | never |
+ * | our silence timer, or UND_ERR_HEADERS_TIMEOUT / UND_ERR_BODY_TIMEOUT | timeout | 504 LB_UPSTREAM_TIMEOUT | never |
  * | aborted because the upstream was declared dead           | dead         | 502 LB_UPSTREAM_DOWN | idempotent methods (always if not yet connected) |
  *
  * "Reused": undici does not say whether a request went on a fresh or a kept-alive connection, so
@@ -160,17 +160,26 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
   private abortUpstream?: (err?: Error) => void;
   private response?: UndiciResponse;
   private settled = false;
+  private silence?: NodeJS.Timeout;
 
   constructor(private readonly attempt: Attempt) {}
 
-  /** undici's headersTimeout/bodyTimeout do this job (UND_ERR_HEADERS_TIMEOUT / UND_ERR_BODY_TIMEOUT). */
-  setTimeout(): this {
+  /**
+   * The request path's silence timer (`upstreamTimeoutMs`), restarted by every byte from the
+   * upstream. undici's own headersTimeout/bodyTimeout (same value) stay as a backstop: they run on
+   * a coarse timer wheel and fire up to ~1 s late.
+   */
+  setTimeout(ms: number, onTimeout: () => void): this {
+    clearTimeout(this.silence);
+    this.silence = setTimeout(onTimeout, ms);
+    this.silence.unref();
     return this;
   }
 
   destroy(): this {
     if (this.aborted) return this;
     this.aborted = true;
+    clearTimeout(this.silence);
     const err = new AbortedError('request aborted by the balancer');
     this.abortUpstream?.(err);
     // Not yet connected: undici can only abort it once a connection is there (onConnect), so the
@@ -191,6 +200,7 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.aborted || this.settled) return true;
+    this.silence?.refresh();
     // Interim responses (1xx other than 101) are not passed on; the final one follows.
     if (statusCode < 200) return true;
     const response = new UndiciResponse(statusCode, statusText, rawHeaders, resume, () => this.abortUpstream?.());
@@ -200,10 +210,12 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.silence?.refresh();
     return this.response ? this.response.push(chunk) : true;
   }
 
   onComplete(): void {
+    clearTimeout(this.silence);
     this.socket.emit('close');
     if (!this.response) return;
     this.response.complete = true;
@@ -211,6 +223,7 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    clearTimeout(this.silence);
     this.socket.emit('close');
     if (this.response) this.response.destroy(err);
     else if (!this.aborted) this.fail(err);
