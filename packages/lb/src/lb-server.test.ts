@@ -2,6 +2,7 @@ import http from 'node:http';
 import { validateConfig } from './config/validate-config';
 import { LoadBalancer } from './lb-server';
 import { createLogger, silentLogger } from './logger';
+import { ScriptedUpstream } from './test-support/raw-http';
 import { request, sleep, TestUpstream, waitFor } from './test-support/test-upstream';
 
 const INTERVAL = 100;
@@ -145,6 +146,45 @@ describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (eng
     const results = await Promise.all(Array.from({ length: 10 }, () => request(lb.port, agent)));
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(results.map(instanceOf)).toEqual(Array(10).fill('b'));
+  });
+
+  it('gives a GET waiting on an upstream that goes silent back to another upstream once that one is declared dead', async () => {
+    // "hung" accepts requests and never answers them; then its pings stop being answered too (a
+    // host gone without RST): health checks time out, it is declared dead and its connections
+    // evicted, and the GET waiting there is retried on "b" well before the upstream timeout.
+    let gone = false;
+    const hung = await new ScriptedUpstream((head, socket) => {
+      if (!gone && head.startsWith('GET /ping ')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npong');
+    }).start();
+    const b = await new TestUpstream('b').start();
+    const config = validateConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        upstreams: [{ url: hung.url, name: 'hung' }, { url: b.url, name: 'b' }],
+        healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+        proxy: { engine, upstreamTimeoutMs: 20_000 },
+        admin: { enabled: false },
+      },
+      'test',
+    );
+    const lb = new LoadBalancer(config, { log: silentLogger });
+    await lb.start();
+    env = { ups: [b], lb, agent: new http.Agent({ keepAlive: true }) };
+    try {
+      await waitFor(() => lb.pool.inRotation.length === 2, 2000, 'both upstreams in rotation');
+      // Round robin: of two GETs, one waits on "hung".
+      const pending = [request(lb.port, env.agent), request(lb.port, env.agent)];
+      await waitFor(() => lb.pool.get('hung')!.inFlight === 1, 2000, 'a GET waiting on hung');
+      gone = true;
+      const began = Date.now();
+      const results = await Promise.all(pending);
+      expect(results.map((r) => r.status)).toEqual([200, 200]);
+      expect(results.map(instanceOf)).toEqual(['b', 'b']);
+      expect(lb.pool.get('hung')!.state).toBe('unhealthy');
+      expect(Date.now() - began).toBeLessThan(5000);
+    } finally {
+      await hung.stop();
+    }
   });
 
   it('answers 504 when the upstream does not answer in time', async () => {
