@@ -43,7 +43,7 @@ const OPTIONS = {
   rate: { type: 'string', value: '<n>', help: 'fixed request rate for the latency figures (default 2000)' },
   soak: { type: 'string', value: '<s>', help: 'balancer memory soak length, 0 for none (full: 300)' },
   'soak-rate': { type: 'string', value: '<n>', help: 'request rate of the soak (default 1000)' },
-  targets: { type: 'string', value: '<a,b,...>', help: 'only these: direct,lb,http-proxy,nginx,haproxy,caddy,nginx-auto,lb-cluster2,node-http,undici' },
+  targets: { type: 'string', value: '<a,b,...>', help: 'only these: direct,lb,http-proxy,nginx,haproxy,caddy,nginx-auto,lb-cluster2,lb-undici,lb-undici-cluster2,node-http,undici' },
   extras: { type: 'boolean', help: 'extra rows (full: on): nginx with worker_processes auto, the balancer with LB_WORKERS=2' },
   'no-extras': { type: 'boolean', help: 'no extra rows' },
   floors: { type: 'boolean', help: 'two more extra rows: prototype floors without http-proxy (node:http.request, undici)' },

@@ -18,7 +18,7 @@ import { memorySoak } from './memory-soak';
 import { cleanupAll } from './procs';
 import { runLoad } from './run-load';
 import { median, round } from './stats';
-import { bareProxyTarget, clusterTarget, directTarget, DIST, haproxyTarget, lbTarget, nginxTarget, startUpstreams, type Target } from './targets';
+import { bareProxyTarget, clusterTarget, directTarget, DIST, haproxyTarget, lbTarget, lbUndiciTarget, nginxTarget, startUpstreams, type Target } from './targets';
 
 /**
  * npm run bench: our balancer against direct access, bare http-proxy, nginx and HAProxy in one run
@@ -94,6 +94,8 @@ async function main(): Promise<void> {
   await tryStart('caddy', false, () => caddyTarget(dir, up));
   await tryStart('nginx-auto', true, () => nginxTarget(dir, up, 'auto'));
   await tryStart('lb-cluster2', true, () => clusterTarget(dir, up, args.lbMain, 2));
+  await tryStart('lb-undici', true, () => lbUndiciTarget(dir, up, args.lbMain));
+  await tryStart('lb-undici-cluster2', true, () => lbUndiciTarget(dir, up, args.lbMain, 2));
   if (args.floors || args.targets?.includes('node-http')) await tryStart('node-http', true, () => bareProxyTarget(dir, up, [], 'node-http'));
   if (args.floors || args.targets?.includes('undici')) await tryStart('undici', true, () => bareProxyTarget(dir, up, [], 'undici'));
   for (const v of args.variants) {

@@ -100,6 +100,17 @@ export async function lbTarget(
   return { id, label: opts.label ?? 'our balancer (packages/lb)', url: `http://127.0.0.1:${port}/api`, pid: proc.pid, proc };
 }
 
+/** Our balancer with the opt-in undici engine (`LB_PROXY_ENGINE=undici`), in one process or `workers` workers. */
+export async function lbUndiciTarget(dir: string, up: Upstreams, lbMain: string, workers = 1): Promise<Target> {
+  const id = workers > 1 ? `lb-undici-cluster${workers}` : 'lb-undici';
+  const t = await lbTarget(dir, up, lbMain, {
+    id,
+    label: `our balancer, proxy.engine: undici${workers > 1 ? `, workers: ${workers}` : ''}`,
+    env: { LB_PROXY_ENGINE: 'undici', ...(workers > 1 ? { LB_WORKERS: String(workers) } : {}) },
+  });
+  return { ...t, extra: true, note: 'the same request path (retries, timeouts, body buffering) over one undici Pool per upstream instead of http-proxy' };
+}
+
 /** The balancer in cluster mode (`LB_WORKERS`): N proxy workers, health checks and state in the primary. */
 export async function clusterTarget(dir: string, up: Upstreams, lbMain: string, workers: number): Promise<Target> {
   const t = await lbTarget(dir, up, lbMain, {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { formatSummary, summarize } from '@zdl/loadcheck';
 import { realClock } from './clock';
 import { silentReporter } from './deploy-report';
@@ -10,7 +12,13 @@ jest.setTimeout(120_000);
 
 describe('rolling deploy on the local runtime under load', () => {
   // workers 2: the balancer in cluster mode, where the drain has to wait for every worker's requests.
-  it.each([1, 2])('replaces v1 with v2 with zero failed requests, long requests and POSTs included (balancer workers: %i)', async (workers) => {
+  // Both proxy engines (LB_PROXY_ENGINE): the opt-in undici one must keep the same promise.
+  it.each([
+    [1, 'http-proxy'],
+    [2, 'http-proxy'],
+    [1, 'undici'],
+    [2, 'undici'],
+  ])('replaces v1 with v2 with zero failed requests, long requests and POSTs included (balancer workers: %i, engine %s)', async (workers, engine) => {
     await withLocalLab(async (lab, lb) => {
       const l = startLoad(lab.lbUrl);
       await new Promise((r) => setTimeout(r, 2500));
@@ -36,7 +44,9 @@ describe('rolling deploy on the local runtime under load', () => {
       expect(after.length).toBeGreaterThan(100);
       expect(new Set(after.map((o) => o.version))).toEqual(new Set(['v2']));
       expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
-    }, { lbEnv: { LB_WORKERS: String(workers) } });
+      // The balancer says which engine it proxied with (its startup line).
+      expect(fs.readFileSync(path.join(lab.stateFile.dir, 'logs', 'lb.log'), 'utf8')).toContain(`"proxyEngine":"${engine}"`);
+    }, { lbEnv: { LB_WORKERS: String(workers), LB_PROXY_ENGINE: engine } });
   });
 
   it('aborts a version that never becomes healthy: every instance back on v1, zero failed requests', async () => {

@@ -2,17 +2,23 @@ import http from 'node:http';
 import { validateConfig } from './config/validate-config';
 import { LoadBalancer } from './lb-server';
 import { createLogger, silentLogger } from './logger';
+import { ScriptedUpstream } from './test-support/raw-http';
 import { request, sleep, TestUpstream, waitFor } from './test-support/test-upstream';
 
 const INTERVAL = 100;
 
-async function setup(names = ['a', 'b']) {
+/** Every test runs on both proxy engines (http-proxy, the default, and undici). */
+const ENGINES = ['http-proxy', 'undici'] as const;
+type Engine = (typeof ENGINES)[number];
+
+async function setup(engine: Engine, names = ['a', 'b']) {
   const ups = await Promise.all(names.map((n) => new TestUpstream(n).start()));
   const config = validateConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       upstreams: ups.map((u) => ({ url: u.url, name: u.name })),
       healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+      proxy: { engine },
       admin: { enabled: false },
     },
     'test',
@@ -26,7 +32,7 @@ async function setup(names = ['a', 'b']) {
 
 const instanceOf = (r: { body: string }) => (JSON.parse(r.body) as { instance: string }).instance;
 
-describe('LoadBalancer on real loopback sockets', () => {
+describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (engine) => {
   let env: Awaited<ReturnType<typeof setup>> | undefined;
   afterEach(async () => {
     if (!env) return;
@@ -37,7 +43,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('alternates requests between the upstreams and names the one that answered', async () => {
-    env = await setup();
+    env = await setup(engine);
     const answers = [];
     for (let i = 0; i < 6; i++) answers.push(await request(env.lb.port, env.agent));
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
@@ -49,7 +55,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('passes the upstream response through: status, message, repeated headers, chunked body; hop-by-hop headers stay behind', async () => {
-    env = await setup(['a']);
+    env = await setup(engine, ['a']);
     const r = await new Promise<http.IncomingMessage & { body: string }>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: env!.lb.port, path: '/headers', agent: env!.agent }, (res) => {
         let body = '';
@@ -72,14 +78,14 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('proxies POST bodies intact', async () => {
-    env = await setup();
+    env = await setup(engine);
     const r = await request(env.lb.port, env.agent, { method: 'POST', body: '{"hello":"world"}' });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ method: 'POST', body: '{"hello":"world"}' });
   });
 
   it('answers 503 at once with a JSON reason when no upstream is in rotation', async () => {
-    env = await setup(['a']);
+    env = await setup(engine, ['a']);
     await env.ups[0].kill();
     await waitFor(() => env!.lb.pool.inRotation.length === 0, 2000, 'upstream to leave rotation');
     const started = Date.now();
@@ -90,7 +96,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('loses no request when an upstream dies: failover until 3 failed pings take it out, then back after it returns', async () => {
-    env = await setup();
+    env = await setup(engine);
     const { lb, agent, ups } = env;
     const [a] = ups;
     let stop = false;
@@ -132,7 +138,7 @@ describe('LoadBalancer on real loopback sockets', () => {
   });
 
   it('retries a GET whose pooled connection is dead on another upstream', async () => {
-    env = await setup();
+    env = await setup(engine);
     const { lb, agent, ups } = env;
     // Warm pooled sockets to both, then kill one between checks: its sockets are now dead.
     for (let i = 0; i < 4; i++) await request(lb.port, agent);
@@ -142,11 +148,50 @@ describe('LoadBalancer on real loopback sockets', () => {
     expect(results.map(instanceOf)).toEqual(Array(10).fill('b'));
   });
 
+  it('gives a GET waiting on an upstream that goes silent back to another upstream once that one is declared dead', async () => {
+    // "hung" accepts requests and never answers them; then its pings stop being answered too (a
+    // host gone without RST): health checks time out, it is declared dead and its connections
+    // evicted, and the GET waiting there is retried on "b" well before the upstream timeout.
+    let gone = false;
+    const hung = await new ScriptedUpstream((head, socket) => {
+      if (!gone && head.startsWith('GET /ping ')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npong');
+    }).start();
+    const b = await new TestUpstream('b').start();
+    const config = validateConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        upstreams: [{ url: hung.url, name: 'hung' }, { url: b.url, name: 'b' }],
+        healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+        proxy: { engine, upstreamTimeoutMs: 20_000 },
+        admin: { enabled: false },
+      },
+      'test',
+    );
+    const lb = new LoadBalancer(config, { log: silentLogger });
+    await lb.start();
+    env = { ups: [b], lb, agent: new http.Agent({ keepAlive: true }) };
+    try {
+      await waitFor(() => lb.pool.inRotation.length === 2, 2000, 'both upstreams in rotation');
+      // Round robin: of two GETs, one waits on "hung".
+      const pending = [request(lb.port, env.agent), request(lb.port, env.agent)];
+      await waitFor(() => lb.pool.get('hung')!.inFlight === 1, 2000, 'a GET waiting on hung');
+      gone = true;
+      const began = Date.now();
+      const results = await Promise.all(pending);
+      expect(results.map((r) => r.status)).toEqual([200, 200]);
+      expect(results.map(instanceOf)).toEqual(['b', 'b']);
+      expect(lb.pool.get('hung')!.state).toBe('unhealthy');
+      expect(Date.now() - began).toBeLessThan(5000);
+    } finally {
+      await hung.stop();
+    }
+  });
+
   it('answers 504 when the upstream does not answer in time', async () => {
     const ups = [await new TestUpstream('slow').start()];
     ups[0].latencyMs = 1000;
     const config = validateConfig(
-      { listen: { host: '127.0.0.1', port: 0 }, upstreams: [ups[0].url], healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 }, proxy: { upstreamTimeoutMs: 200 }, admin: { enabled: false } },
+      { listen: { host: '127.0.0.1', port: 0 }, upstreams: [ups[0].url], healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 }, proxy: { engine, upstreamTimeoutMs: 200 }, admin: { enabled: false } },
       'test',
     );
     const lb = new LoadBalancer(config, { log: silentLogger });

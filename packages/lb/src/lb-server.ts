@@ -137,6 +137,7 @@ export class LoadBalancer {
       host: this.config.listen.host,
       port: this.port,
       workers: this.config.workers,
+      proxyEngine: this.config.proxy.engine,
       admin: admin.enabled ? `${admin.host}:${this.adminPort}` : 'disabled',
       upstreams: this.pool.all().map((u) => u.url),
       dns: this.config.dnsUpstreams.map((e) => `${e.dns}:${e.port}`),

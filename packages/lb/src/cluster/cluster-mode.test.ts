@@ -16,7 +16,7 @@ jest.setTimeout(30_000);
 const noKeepAlive = new http.Agent({ keepAlive: false });
 const instanceOf = (r: { body: string }) => (JSON.parse(r.body) as { instance: string }).instance;
 
-async function setup() {
+async function setup(engine: string) {
   const ups = await Promise.all(['a', 'b'].map((n) => new TestUpstream(n).start()));
   const config = validateConfig(
     {
@@ -24,6 +24,8 @@ async function setup() {
       workers: 2,
       upstreams: ups.map((u) => ({ url: u.url, name: u.name })),
       healthCheck: { intervalMs: 100, timeoutMs: 50 },
+      // The workers get the whole config, so they proxy with the same engine.
+      proxy: { engine },
       admin: { enabled: false },
     },
     'test',
@@ -47,7 +49,7 @@ async function setup() {
 
 const workerPids = () => Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!);
 
-describe('cluster mode (workers: 2) on real processes and sockets', () => {
+describe.each(['http-proxy', 'undici'])('cluster mode (workers: 2, engine %s) on real processes and sockets', (engine) => {
   let env: Awaited<ReturnType<typeof setup>> | undefined;
   beforeAll(() => {
     if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
@@ -60,7 +62,7 @@ describe('cluster mode (workers: 2) on real processes and sockets', () => {
   });
 
   it('serves from two worker processes and counts every request once, in the primary', async () => {
-    env = await setup();
+    env = await setup(engine);
     expect(workerPids()).toHaveLength(2);
     await env.lb.refreshStats();
     const before = env.lb.pool.all().reduce((n, u) => n + u.requests, 0);
@@ -74,7 +76,7 @@ describe('cluster mode (workers: 2) on real processes and sockets', () => {
   });
 
   it('drain waits for a request in flight in a worker, and no worker sends new ones there', async () => {
-    env = await setup();
+    env = await setup(engine);
     const [a] = env.ups;
     a.latencyMs = 1500;
     // Slow requests on a, held by whichever workers took them.
@@ -92,7 +94,7 @@ describe('cluster mode (workers: 2) on real processes and sockets', () => {
   });
 
   it('a worker that dies is replaced; traffic keeps flowing and counters never go back', async () => {
-    env = await setup();
+    env = await setup(engine);
     for (let i = 0; i < 10; i++) await request(env.lb.port, noKeepAlive);
     await env.lb.refreshStats();
     const before = env.lb.pool.all().reduce((n, u) => n + u.requests, 0);
@@ -108,7 +110,7 @@ describe('cluster mode (workers: 2) on real processes and sockets', () => {
   });
 
   it('stop() ends every worker', async () => {
-    env = await setup();
+    env = await setup(engine);
     const pids = workerPids();
     await env.lb.stop(2000);
     const alive = (pid: number) => {

@@ -10,6 +10,8 @@ import { dnsName, groupName, intIn, nonEmptyString, show, strictObject, upstream
  */
 
 const MAX_WORKERS = 64;
+export const PROXY_ENGINES = ['http-proxy', 'undici'] as const;
+export type ProxyEngineName = (typeof PROXY_ENGINES)[number];
 const MiB = 1024 * 1024;
 
 const section = <T extends z.ZodRawShape>(shape: T, refine?: (value: z.output<z.ZodObject<T>>, ctx: z.RefinementCtx) => void) =>
@@ -177,6 +179,11 @@ export const lbConfigSchema = strictObject({
     forceGroupCookie: nonEmptyString.default('route_group'),
   }),
   proxy: section({
+    /** The library that talks to upstreams: http-proxy (default) or undici (opt-in; see undici-engine.ts). */
+    engine: z
+      .string({ errorMap: (_i, ctx) => ({ message: `expected "http-proxy" or "undici", got ${show(ctx.data)}` }) })
+      .refine((s): s is ProxyEngineName => (PROXY_ENGINES as readonly string[]).includes(s), (s) => ({ message: `expected "http-proxy" or "undici", got ${show(s)}` }))
+      .default('http-proxy'),
     /** A new TCP connection to an upstream must open within this time, or the request goes elsewhere. */
     connectTimeoutMs: intIn(1, 600_000).default(1000),
     /** No byte from the upstream for this long → 504 (and a failure against the upstream). */

@@ -8,7 +8,7 @@ type Env = Record<string, string | undefined>;
 
 /**
  * Reads the YAML file (if any), applies the environment overrides compose needs
- * (LB_HOST, LB_PORT, LB_WORKERS, LB_UPSTREAMS as a comma-separated list, LB_ADMIN_* incl. LB_ADMIN_TOKEN_FILE), and validates the result.
+ * (LB_HOST, LB_PORT, LB_WORKERS, LB_UPSTREAMS as a comma-separated list, LB_ADMIN_* incl. LB_ADMIN_TOKEN_FILE, LB_PROXY_ENGINE), and validates the result.
  */
 export function loadConfig(path: string | undefined, env: Env = process.env, readFile: (p: string) => Buffer | string = (p) => fs.readFileSync(p)): LbConfig {
   const source = path ?? '(defaults)';
@@ -113,6 +113,10 @@ function applyEnv(doc: Record<string, unknown>, env: Env, source: string): Recor
   }
   if (env.LB_WORKERS === 'auto' || /^\d+$/.test(env.LB_WORKERS ?? '')) out.workers = env.LB_WORKERS === 'auto' ? 'auto' : Number(env.LB_WORKERS);
   else if (env.LB_WORKERS) problems.push(`env LB_WORKERS: expected a number of processes or "auto", got "${env.LB_WORKERS}"`);
+  if (env.LB_PROXY_ENGINE) {
+    const proxy = out.proxy;
+    out.proxy = { ...(typeof proxy === 'object' && proxy !== null ? proxy : {}), engine: env.LB_PROXY_ENGINE };
+  }
   if (env.LB_UPSTREAMS) out.upstreams = env.LB_UPSTREAMS.split(',').map((s) => s.trim()).filter(Boolean);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return out;

@@ -104,6 +104,13 @@ describe('config validation', () => {
     expect(problemsOf(() => loadConfig(undefined, { LB_WORKERS: '100' }))).toEqual(['workers: expected an integer from 1 to 64 or "auto", got 100']);
   });
 
+  it('takes the proxy engine from the file or LB_PROXY_ENGINE (default http-proxy) and names a wrong one', () => {
+    expect(loadConfig(undefined, {}).proxy.engine).toBe('http-proxy');
+    expect(loadConfig(undefined, { LB_PROXY_ENGINE: 'undici' }).proxy.engine).toBe('undici');
+    expect(problemsOf(() => loadConfig(undefined, { LB_PROXY_ENGINE: 'nginx' }))).toEqual(['proxy.engine: expected "http-proxy" or "undici", got "nginx"']);
+    expect(problemsOf(() => validateConfig({ upstreams: ['http://a:1'], proxy: { engine: 3 } }, 'test'))).toEqual(['proxy.engine: expected "http-proxy" or "undici", got 3']);
+  });
+
   describe('hardening: inputs that used to start a balancer that then crashed or misrouted', () => {
     it.each([
       ['a name with a newline', 'upstreams: [{ url: "http://a:1", name: "a\\nb" }]', /^upstreams\[0\]\.name: must be visible ASCII/],

@@ -3,6 +3,7 @@ import type { UpstreamConfig } from '../config/lb-config';
 import { UpstreamStats } from '../metrics/upstream-stats';
 import { connectHost } from '../config/parse-upstream-url';
 import { PendingList } from './pending-list';
+import { EVICT_CONNECTIONS } from '../proxy/evict-connections';
 
 /** What health checks say. */
 export type Health = 'healthy' | 'unhealthy';
@@ -249,6 +250,7 @@ export class Upstream {
   /** Closes its idle pooled sockets and gives its waiting requests back to the proxy. */
   evictConnections(): void {
     for (const sockets of Object.values(this.agent.freeSockets)) for (const s of sockets ?? []) s.destroy();
+    this.agent.emit(EVICT_CONNECTIONS);
     for (const p of [...this.pending]) p.abortAsDead();
   }
 
@@ -263,6 +265,7 @@ export class Upstream {
 
   /** Closes every pooled socket; for shutdown. */
   destroy(): void {
+    this.agent.emit(EVICT_CONNECTIONS);
     this.agent.destroy();
   }
 

@@ -12,7 +12,10 @@ import { request, sleep, TestUpstream, waitFor } from '../test-support/test-upst
 const TOKEN = 'tok';
 const log = process.env.DEBUG_LB ? createLogger('debug') : silentLogger;
 
-async function startLb(upstreams: { url: string; name: string }[], extra: { proxy?: object; healthCheck?: object } = {}) {
+/** Every test runs on both proxy engines (http-proxy, the default, and undici). */
+const ENGINES = ['http-proxy', 'undici'] as const;
+
+async function startLb(engine: string, upstreams: { url: string; name: string }[], extra: { proxy?: object; healthCheck?: object } = {}) {
   const config = validateConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
@@ -20,7 +23,7 @@ async function startLb(upstreams: { url: string; name: string }[], extra: { prox
       adminToken: TOKEN,
       upstreams,
       healthCheck: { intervalMs: 100, timeoutMs: 80, ...extra.healthCheck },
-      proxy: { upstreamTimeoutMs: 400, ...extra.proxy },
+      proxy: { engine, upstreamTimeoutMs: 400, ...extra.proxy },
     },
     'test',
   );
@@ -31,7 +34,7 @@ async function startLb(upstreams: { url: string; name: string }[], extra: { prox
   return { lb, admin };
 }
 
-describe('hostile input on the traffic port', () => {
+describe.each(ENGINES)('hostile input on the traffic port (engine %s)', (engine) => {
   const cleanup: Array<() => Promise<unknown> | void> = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c();
@@ -39,9 +42,9 @@ describe('hostile input on the traffic port', () => {
   const agent = new http.Agent({ keepAlive: true });
   afterAll(() => agent.destroy());
 
-  async function lbWith(ups: Array<TestUpstream | ScriptedUpstream>, extra?: Parameters<typeof startLb>[1]) {
+  async function lbWith(ups: Array<TestUpstream | ScriptedUpstream>, extra?: Parameters<typeof startLb>[2]) {
     for (const u of ups) cleanup.push(() => (u instanceof TestUpstream ? u.kill() : u.stop()));
-    const env = await startLb(ups.map((u, i) => ({ url: u.url, name: `u${i}` })), extra);
+    const env = await startLb(engine, ups.map((u, i) => ({ url: u.url, name: `u${i}` })), extra);
     cleanup.push(() => env.lb.stop(1000));
     return env;
   }
@@ -75,7 +78,7 @@ describe('hostile input on the traffic port', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const env = await startLb([{ url, name: 'real' }], { proxy: { retryBodyLimitBytes: 64 } });
+    const env = await startLb(engine, [{ url, name: 'real' }], { proxy: { retryBodyLimitBytes: 64 } });
     cleanup.push(() => env.lb.stop(1000));
     const smuggled = 'GET /SMUGGLED HTTP/1.1\r\nHost: internal\r\n\r\n';
     const chunk = (s: string) => `${s.length.toString(16)}\r\n${s}\r\n0\r\n\r\n`;
@@ -223,7 +226,7 @@ describe('hostile input on the traffic port', () => {
     await new Promise<void>((r) => server.listen(0, '::1', r));
     cleanup.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
     const port = (server.address() as { port: number }).port;
-    const { lb } = await startLb([{ url: `http://[::1]:${port}`, name: `[::1]:${port}` }]);
+    const { lb } = await startLb(engine, [{ url: `http://[::1]:${port}`, name: `[::1]:${port}` }]);
     cleanup.push(() => lb.stop(1000));
     const r = await request(lb.port, agent);
     expect(r.status).toBe(200);

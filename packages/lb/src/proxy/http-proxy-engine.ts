@@ -4,9 +4,24 @@ import httpProxy from 'http-proxy';
 import type { Logger } from '../logger';
 import type { BodySource } from './request-body';
 
+/**
+ * The engine's handle on one upstream request: what the request path reads and does with it.
+ * http.ClientRequest is one; the undici engine provides its own (see undici-engine.ts).
+ */
+export interface UpstreamRequest {
+  /** Until the connection opens, `connecting` is true; 'connect' / 'close' say when that ends. */
+  readonly socket?: { readonly connecting: boolean; once(event: 'connect' | 'close', listener: () => void): unknown } | null;
+  /** The request went out on a kept-alive connection that had already served a request. */
+  readonly reusedSocket: boolean;
+  /** Calls `onTimeout` after `ms` without a byte from the upstream (engines with their own timers may ignore it). */
+  setTimeout(ms: number, onTimeout: () => void): unknown;
+  /** Abandons the request (before or after its response head). */
+  destroy(): unknown;
+}
+
 /** One attempt to send a request to one upstream, as the request path hands it to an engine. */
 export interface Attempt {
-  /** Where to connect (host without IPv6 brackets) and with which keep-alive pool. */
+  /** Where to connect (host without IPv6 brackets) and with which keep-alive pool (the undici engine keys its pool on it). */
   readonly target: { host: string; port: number };
   readonly agent: http.Agent;
   readonly path: string;
@@ -14,8 +29,11 @@ export interface Attempt {
   /** The body to send, or undefined to pipe the client's request stream (sent once). */
   readonly body: BodySource | undefined;
   /** The upstream request exists (and its socket is being assigned): set timeouts on it. */
-  onRequest(proxyReq: http.ClientRequest): void;
-  /** The upstream's response head arrived. */
+  onRequest(proxyReq: UpstreamRequest): void;
+  /**
+   * The upstream's response head arrived. The request path reads statusCode, statusMessage,
+   * rawHeaders, headers, complete and the body stream (the undici engine gives an object with those).
+   */
   onResponse(proxyRes: http.IncomingMessage): void;
   /** The attempt failed before a response head (refused, reset, timed out, aborted). */
   onError(err: NodeJS.ErrnoException): void;

@@ -7,7 +7,7 @@ import { createLogger, silentLogger } from '../logger';
 import { LongLivedUpstream } from '../test-support/long-lived-upstream';
 import { waitFor } from '../test-support/test-upstream';
 
-async function setup(proxy: Record<string, number> = {}, names = ['a', 'b']) {
+async function setup(proxy: Record<string, number | string> = {}, names = ['a', 'b']) {
   const ups = await Promise.all(names.map((n) => new LongLivedUpstream(n).start()));
   const config = validateConfig(
     {
@@ -72,7 +72,8 @@ function events(port: number, lastEventId?: string, path = '/events') {
   return { got, ended, headers: () => headers };
 }
 
-describe('long-lived connections through the balancer', () => {
+// Event streams come through the proxy engine: both engines (WebSockets are proxied apart).
+describe.each(['http-proxy', 'undici'])('long-lived connections through the balancer (engine %s)', (engine) => {
   let env: Awaited<ReturnType<typeof setup>> | undefined;
   afterEach(async () => {
     if (!env) return;
@@ -82,7 +83,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('proxies a WebSocket: the upstream chosen, its subprotocol, messages both ways, counted in flight until closed', async () => {
-    env = await setup();
+    env = await setup({ engine });
     const c = connect(env.lb.port, '/ws', ['chat'], { 'keep-alive': 'timeout=5', cookie: 'k=v' });
     const res = await c.upgrade;
     const hello = await c.hello;
@@ -104,7 +105,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('drain: WebSockets get close frame 1012 and event streams a final event after the grace period; the drain counts them; reconnects go elsewhere', async () => {
-    env = await setup();
+    env = await setup({ engine });
     const a = env.lb.pool.get('a')!;
     // Connect until one WebSocket and one event stream are on "a".
     const sockets = [connect(env.lb.port), connect(env.lb.port)];
@@ -137,7 +138,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('a subprotocol the upstream does not pick is passed on as none, not an error (as a browser accepts it)', async () => {
-    env = await setup({}, ['a']);
+    env = await setup({ engine }, ['a']);
     const s = net.connect(env.lb.port, '127.0.0.1');
     let got = '';
     s.on('data', (d) => (got += d.toString('latin1')));
@@ -149,7 +150,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('drain of an event stream caught in the middle of an event: the event is completed, then the final event', async () => {
-    env = await setup({ longLivedGraceMs: 0 }, ['a']);
+    env = await setup({ engine, longLivedGraceMs: 0 }, ['a']);
     const stream = events(env.lb.port, undefined, '/events?splitMs=400');
     await waitFor(() => stream.got.length >= 1, 3000, 'a first event');
     // The next event's first half ("id: 2") is out within 20 ms; its data follows 400 ms later.
@@ -162,7 +163,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('an upgrade is retried on the next upstream when the first refuses the connection', async () => {
-    env = await setup({ maxUpgraded: 10 }, ['a', 'b']);
+    env = await setup({ engine, maxUpgraded: 10 }, ['a', 'b']);
     await env.ups[0].kill();
     const hellos = [];
     for (let i = 0; i < 2; i++) {
@@ -174,7 +175,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('an upstream that dies with WebSockets open: its clients see an abnormal close (1006)', async () => {
-    env = await setup({}, ['a']);
+    env = await setup({ engine }, ['a']);
     const c = connect(env.lb.port);
     await c.hello;
     await env.ups[0].kill();
@@ -183,7 +184,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('passes an upstream refusal on; refuses upgrades beyond maxUpgraded with 503', async () => {
-    env = await setup({ maxUpgraded: 1 }, ['a']);
+    env = await setup({ engine, maxUpgraded: 1 }, ['a']);
     const first = connect(env.lb.port);
     await first.hello;
     const second = new WebSocket(`ws://127.0.0.1:${env.lb.port}/ws`);
@@ -198,7 +199,7 @@ describe('long-lived connections through the balancer', () => {
   });
 
   it('pipes other Upgrade protocols raw; a drain can only cut them (counted as cut)', async () => {
-    env = await setup({}, ['a']);
+    env = await setup({ engine }, ['a']);
     const s = net.connect(env.lb.port, '127.0.0.1');
     let got = '';
     s.on('data', (d) => (got += d.toString('latin1')));

@@ -6,7 +6,8 @@ import { DOWN_CODES, type PendingRequest, type Upstream } from '../pool/upstream
 import type { RouteHints, UpstreamPool } from '../pool/upstream-pool';
 import { BufferBudget } from './buffer-budget';
 import { classifyProxyError, isIdempotent, type ProxyFailure } from './classify-proxy-error';
-import { type Attempt, HttpProxyEngine, type ProxyEngine } from './http-proxy-engine';
+import { createProxyEngine } from './create-proxy-engine';
+import type { Attempt, ProxyEngine, UpstreamRequest } from './http-proxy-engine';
 import { outgoingHeaders } from './outgoing-headers';
 import { readCookie } from './read-cookie';
 import { BodyTimeoutError, hasBody, NO_BODY_REQUEST, readRequestBody, type RequestBody, watchBodyIdle } from './request-body';
@@ -34,7 +35,7 @@ class ProxyRequest implements PendingRequest {
   splitGeneration = 0;
   readonly startedAt = performance.now();
   readonly tried = new Set<Upstream>();
-  proxyReq?: http.ClientRequest = undefined;
+  proxyReq?: UpstreamRequest = undefined;
   timedOut = false;
   connectTimedOut = false;
   abortedAsDead = false;
@@ -99,7 +100,7 @@ export class ProxyHandler {
     private readonly metrics?: LbMetrics,
     engine?: ProxyEngine,
   ) {
-    this.engine = engine ?? new HttpProxyEngine(log);
+    this.engine = engine ?? createProxyEngine(options, log);
     this.budget = new BufferBudget(options.retryBufferBudgetBytes);
   }
 
@@ -169,7 +170,7 @@ export class ProxyHandler {
   }
 
   /** The upstream request exists: bound its connect and its silences. */
-  private onRequest(ctx: ProxyRequest, proxyReq: http.ClientRequest): void {
+  private onRequest(ctx: ProxyRequest, proxyReq: UpstreamRequest): void {
     ctx.proxyReq = proxyReq;
     if (ctx.abortedAsDead || ctx.clientGone) {
       proxyReq.destroy();
