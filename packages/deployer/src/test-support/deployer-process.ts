@@ -12,8 +12,8 @@ export interface KillPoint {
   /** Which occurrence of that step (1 = the first). */
   nth?: number;
   signal: 'SIGINT' | 'SIGKILL' | 'SIGTERM';
-  /** Send the signal again this long after the first (a second Ctrl-C). */
-  againAfterMs?: number;
+  /** Send the signal again once the deployer says it is stopping (a second Ctrl-C during the repair). */
+  again?: boolean;
 }
 
 export interface DeployerRun {
@@ -22,6 +22,8 @@ export interface DeployerRun {
   output: string;
   /** Whether the kill point was reached (the signal was sent). */
   killed: boolean;
+  /** Whether a second signal was sent before the deployer had printed its last line. */
+  againSent: boolean;
 }
 
 const STARTED = /^\[\s*[\d.]+s\] (\S+)\s+(\S+)\s+started/;
@@ -37,18 +39,25 @@ export function runDeployer(args: string[], kill?: KillPoint, timeoutMs = 120_00
     let output = '';
     let seen = 0;
     let killed = false;
+    let againSent = false;
+    let ended = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`deployer did not end within ${timeoutMs} ms:\n${output}`));
     }, timeoutMs);
     const onLine = (line: string) => {
       output += line + '\n';
+      if (/^(deploy|recover): .*\(exit \d+\)$/.test(line)) ended = true;
+      // The second Ctrl-C lands while the first one's repair runs (it acknowledged the first).
+      if (kill?.again && killed && !againSent && !ended && /: stopping at the next safe point/.test(line) && child.exitCode === null) {
+        againSent = true;
+        child.kill(kill.signal);
+      }
       const m = STARTED.exec(line);
       if (!kill || killed || !m || m[2] !== kill.step) return;
       if (++seen < (kill.nth ?? 1)) return;
       killed = true;
       child.kill(kill.signal);
-      if (kill.againAfterMs !== undefined) setTimeout(() => child.exitCode === null && child.kill(kill.signal), kill.againAfterMs);
     };
     readline.createInterface({ input: child.stdout }).on('line', onLine);
     readline.createInterface({ input: child.stderr }).on('line', (l) => (output += `stderr: ${l}\n`));
@@ -56,7 +65,7 @@ export function runDeployer(args: string[], kill?: KillPoint, timeoutMs = 120_00
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       // Let the last lines arrive.
-      setImmediate(() => resolve({ code, signal, output, killed }));
+      setImmediate(() => resolve({ code, signal, output, killed, againSent }));
     });
   });
 }
