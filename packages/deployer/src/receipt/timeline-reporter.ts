@@ -1,19 +1,8 @@
+import type { TimelineEvent } from '@zdl/lb/dist/wire';
 import type { Reporter, StepName, StepRecord } from '../deploy-report';
 
-/** What the balancer's `POST /dashboard/timeline` takes (see packages/lb/src/dashboard/deploy-timeline.ts). */
-export interface TimelineEvent {
-  deploy: string;
-  type: 'start' | 'step-started' | 'step-done' | 'message' | 'heartbeat' | 'end';
-  strategy?: string;
-  from?: string;
-  to?: string;
-  slot?: string;
-  step?: string;
-  ok?: boolean;
-  ms?: number;
-  detail?: string;
-  text?: string;
-}
+/** What the balancer's `POST /dashboard/timeline` takes (its type is the balancer's own). */
+export type { TimelineEvent };
 
 export type PostTimeline = (event: TimelineEvent) => Promise<void>;
 
