@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FirstSeen } from './many-upstreams';
 import type { ClosedGenerator } from './load-worker';
 import { CpuMeter, freePort, type Proc, processTree, rssMiB, sleep, startProc, tail, waitForPort } from './procs';
+import { pickCostNs } from './pick-cost';
 import { runLoad } from './run-load';
 import { median, round } from './stats';
 import { DIST, getJson, type Target } from './targets';
@@ -26,6 +27,8 @@ export interface MembershipRun {
   registrations: { count: number; totalMs: number; perRegistrationMs: number; allInRotationMs: number };
   /** Per probe: its first proxied request minus its first passing health check (ms), under a fixed-rate load. */
   firstRequestMs: number[];
+  /** The pick alone, in process (ns): the balancer's round-robin over `upstreams` equal-weight items. */
+  pickNs: number;
   /** Requests/s of that load and the pool size then: one round-robin cycle is poolSize / rate seconds. */
   probeRate: number;
   poolSize: number;
@@ -134,6 +137,7 @@ async function measureOnce(o: MembershipOptions, n: number, roundNo: number): Pr
       rssMiB: round(rss, 1),
       registrations,
       firstRequestMs,
+      pickNs: round(pickCostNs(o.lbMain, n), 1),
       probeRate: o.probeRate,
       poolSize,
     };

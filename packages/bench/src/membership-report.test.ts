@@ -12,6 +12,7 @@ const run = (upstreams: number, round: number, over: Partial<MembershipRun> = {}
   rssMiB: upstreams > 2 ? 110 : 60,
   registrations: { count: 100, totalMs: 300, perRegistrationMs: 3, allInRotationMs: 600 },
   firstRequestMs: [upstreams, upstreams + 10],
+  pickNs: 40,
   probeRate: 500,
   poolSize: upstreams + 110,
   ...over,

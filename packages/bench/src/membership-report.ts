@@ -11,6 +11,7 @@ export interface MembershipFigures {
   usPerReqNet: number;
   idleCpuPct: number;
   rssMiB: number;
+  pickNs: number;
   registrationsMs: number;
   perRegistrationMs: number;
   allInRotationMs: number;
@@ -37,6 +38,7 @@ export function summarizeMembership(runs: MembershipRun[]): MembershipFigures[] 
       usPerReqNet: m((r) => r.usPerReqNet),
       idleCpuPct: m((r) => r.idleCpuPct),
       rssMiB: m((r) => r.rssMiB),
+      pickNs: m((r) => r.pickNs),
       registrations: rs[0]?.registrations.count ?? 0,
       registrationsMs: m((r) => r.registrations.totalMs, 0),
       perRegistrationMs: m((r) => r.registrations.perRegistrationMs, 2),
@@ -68,6 +70,7 @@ export function formatMembership(figs: MembershipFigures[]): string {
     row('requests/s (closed loop)', (x) => x.rps),
     row('balancer CPU µs per request', (x) => x.usPerReq, one),
     row('  without the health checks (idle CPU taken out)', (x) => x.usPerReqNet, one),
+    row('the pick alone (in process), ns', (x) => x.pickNs, one),
     row('balancer CPU at rest, % of one core (health checks)', (x) => x.idleCpuPct, one),
     row('balancer RSS at rest, MiB', (x) => x.rssMiB, one),
     row(`${a.registrations} registrations (POST /registrations), ms`, (x) => x.registrationsMs),
