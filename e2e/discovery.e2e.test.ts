@@ -129,6 +129,10 @@ describe('discovery and self-registration on real containers (compose, one lab)'
     // The DNS entry lists exactly the 5 running containers, and the balancer proxies to each of them.
     expect([...listed.discovery[0].addresses].sort()).toEqual([...containerIps].sort());
     expect(listed.discovery[0].error).toBeUndefined();
+    // The admin health endpoint agrees: nothing wrong, the DNS entry with its 5 addresses.
+    const health = (await axios.get<{ status: string; problems: string[]; discovery: Listed['discovery'] }>(`${adminUrl}/health`, { timeout: 2000, headers: { authorization: `Bearer ${token}` } })).data;
+    expect(health).toEqual(expect.objectContaining({ status: 'ok', problems: [] }));
+    expect(health.discovery[0].addresses).toHaveLength(5);
     for (const f of firstAnswer) expect(f.ms).toBeDefined();
     const lastSecond = r.get.filter((o) => load.get.startedAtEpoch + o.sentAt > t0 + allHealthyMs + 500);
     expect(new Set(lastSecond.map((o) => o.headers?.['x-upstream']).filter((n) => n?.startsWith('web@')))).toEqual(new Set(web));

@@ -13,13 +13,15 @@ export interface FirstSeen {
   firstPingAt?: number;
   firstApiAt?: number;
   api: number;
+  /** TCP connections accepted (health checks open one each; proxied requests should reuse theirs). */
+  connections: number;
 }
 
 const api = (port: number) => Buffer.from(JSON.stringify({ ok: true, instance: `m${port}`, version: 'bench' }));
 const pong = Buffer.from('pong');
 
 function serve(): Promise<number> {
-  const seen: FirstSeen = { api: 0 };
+  const seen: FirstSeen = { api: 0, connections: 0 };
   let body: Buffer | undefined;
   const server = http.createServer((req, res) => {
     req.resume();
@@ -37,6 +39,7 @@ function serve(): Promise<number> {
       res.writeHead(404, { 'content-length': 0 }).end();
     }
   });
+  server.on('connection', () => seen.connections++);
   // As in the lab: the service keeps idle sockets longer than the balancer (4 s).
   server.keepAliveTimeout = 15_000;
   server.headersTimeout = 16_000;

@@ -7,7 +7,7 @@ import { CpuMeter, freePort, type Proc, processTree, rssMiB, sleep, startProc, t
 import { pickCostNs } from './pick-cost';
 import { runLoad } from './run-load';
 import { median, round } from './stats';
-import { DIST, getJson, type Target } from './targets';
+import { bareProxyTarget, DIST, getJson, type Target } from './targets';
 
 /** One balancer with `upstreams` upstreams, measured once (one round). */
 export interface MembershipRun {
@@ -27,6 +27,8 @@ export interface MembershipRun {
   registrations: { count: number; totalMs: number; perRegistrationMs: number; allInRotationMs: number };
   /** Per probe: its first proxied request minus its first passing health check (ms), under a fixed-rate load. */
   firstRequestMs: number[];
+  /** The control: bare http-proxy (round-robin, keep-alive, nothing else) over the same upstreams, same load. */
+  bare: { rps: number; usPerReq: number };
   /** The pick alone, in process (ns): the balancer's round-robin over `upstreams` equal-weight items. */
   pickNs: number;
   /** Requests/s of that load and the pool size then: one round-robin cycle is poolSize / rate seconds. */
@@ -123,6 +125,10 @@ async function measureOnce(o: MembershipOptions, n: number, roundNo: number): Pr
     const usPerReqNet = (((load.cpuPct - idleCpuPct) / 100) * 1e6) / rps;
     if (load.result.errors > 0 || load.result.non2xx > 0) o.say(`  warning: ${load.result.errors} errors, ${load.result.non2xx} non-2xx in the closed loop`);
 
+    // The same closed loop through bare http-proxy over the same upstreams: what Node's HTTP client
+    // with N keep-alive pools costs by itself, apart from what the balancer adds.
+    const bare = await measureBare(o, own, tag);
+
     const registrations = await timeRegistrations(adminPort, port, regPorts, n);
     const { firstRequestMs, poolSize } = await timeFirstRequests(o, target, adminPort, probePorts, n + regPorts.length);
 
@@ -137,6 +143,7 @@ async function measureOnce(o: MembershipOptions, n: number, roundNo: number): Pr
       rssMiB: round(rss, 1),
       registrations,
       firstRequestMs,
+      bare,
       pickNs: round(pickCostNs(o.lbMain, n), 1),
       probeRate: o.probeRate,
       poolSize,
@@ -146,6 +153,19 @@ async function measureOnce(o: MembershipOptions, n: number, roundNo: number): Pr
   } finally {
     await lb?.stop();
     await ups.stop();
+  }
+}
+
+async function measureBare(o: MembershipOptions, ports: number[], tag: string): Promise<{ rps: number; usPerReq: number }> {
+  const dir = path.join(o.dir, `bare-${tag}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const t = await bareProxyTarget(dir, { ports, urls: ports.map((p) => `http://127.0.0.1:${p}`), procs: [] });
+  try {
+    const load = await runLoad(t, { kind: 'closed', url: t.url, connections: o.connections, durationMs: o.durationMs, warmupMs: o.warmupMs, generator: o.generator }, o.durationMs + o.warmupMs + 60_000);
+    if (load.result.kind !== 'closed') throw new Error('expected a closed-loop result');
+    return { rps: round(load.result.rps, 0), usPerReq: round(((load.cpuPct / 100) * 1e6) / load.result.rps, 1) };
+  } finally {
+    await t.stop();
   }
 }
 

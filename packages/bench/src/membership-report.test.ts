@@ -13,6 +13,7 @@ const run = (upstreams: number, round: number, over: Partial<MembershipRun> = {}
   registrations: { count: 100, totalMs: 300, perRegistrationMs: 3, allInRotationMs: 600 },
   firstRequestMs: [upstreams, upstreams + 10],
   pickNs: 40,
+  bare: { rps: 10_000, usPerReq: 60 },
   probeRate: 500,
   poolSize: upstreams + 110,
   ...over,
@@ -33,5 +34,6 @@ describe('membership report', () => {
     const text = formatMembership(figs);
     expect(text).toContain('0.92×'); // 4600 / 5000 req/s
     expect(text).toContain('RSS per added upstream: 102.8 KiB');
+    expect(text).toMatch(/control: bare http-proxy, requests\/s\s+10,000\s+10,000\s+1.00×/);
   });
 });

@@ -12,6 +12,8 @@ export interface MembershipFigures {
   idleCpuPct: number;
   rssMiB: number;
   pickNs: number;
+  bareRps: number;
+  bareUsPerReq: number;
   registrationsMs: number;
   perRegistrationMs: number;
   allInRotationMs: number;
@@ -39,6 +41,8 @@ export function summarizeMembership(runs: MembershipRun[]): MembershipFigures[] 
       idleCpuPct: m((r) => r.idleCpuPct),
       rssMiB: m((r) => r.rssMiB),
       pickNs: m((r) => r.pickNs),
+      bareRps: m((r) => r.bare.rps, 0),
+      bareUsPerReq: m((r) => r.bare.usPerReq),
       registrations: rs[0]?.registrations.count ?? 0,
       registrationsMs: m((r) => r.registrations.totalMs, 0),
       perRegistrationMs: m((r) => r.registrations.perRegistrationMs, 2),
@@ -70,6 +74,9 @@ export function formatMembership(figs: MembershipFigures[]): string {
     row('requests/s (closed loop)', (x) => x.rps),
     row('balancer CPU µs per request', (x) => x.usPerReq, one),
     row('  without the health checks (idle CPU taken out)', (x) => x.usPerReqNet, one),
+    row('control: bare http-proxy, requests/s', (x) => x.bareRps),
+    row('control: bare http-proxy, CPU µs per request', (x) => x.bareUsPerReq, one),
+    row('balancer requests/s ÷ bare http-proxy\'s', (x) => x.rps / x.bareRps, (n) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–')),
     row('the pick alone (in process), ns', (x) => x.pickNs, one),
     row('balancer CPU at rest, % of one core (health checks)', (x) => x.idleCpuPct, one),
     row('balancer RSS at rest, MiB', (x) => x.rssMiB, one),
