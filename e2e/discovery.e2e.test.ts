@@ -72,8 +72,20 @@ describe('discovery and self-registration on real containers (compose, one lab)'
 
   const report = (what: string, r: { get: Outcome[]; post: Outcome[]; slow: Outcome[] }) => {
     const first = (o: Outcome[]) => formatSummary(summarize(o)).split('\n')[0];
-    return `${what}\n  GET:  ${first(r.get)}\n  POST: ${first(r.post)}${r.slow.length ? `\n  slow: ${first(r.slow)}` : ''}`;
+    const failed = [...r.get, ...r.post, ...r.slow].filter((o) => o.status === 0 || o.status >= 500);
+    // What failed, when (ms since the load started) and where: to tell a starved machine from a bug.
+    const where = failed.length
+      ? `\n  failed: ${failed.slice(0, 12).map((o) => `${o.method} +${Math.round(o.sentAt)} ms ${o.status || o.error} ${o.code ?? ''} ${o.headers?.['x-upstream'] ?? ''} ${Math.round(o.latencyMs)} ms`).join('; ')}`
+      : '';
+    return `${what}\n  GET:  ${first(r.get)}\n  POST: ${first(r.post)}${r.slow.length ? `\n  slow: ${first(r.slow)}` : ''}${where}`;
   };
+  /** The balancer's warnings and state changes, printed when a case lost a request. */
+  const lbTrouble = async () =>
+    (await lbLog())
+      .filter((l) => l.level !== 'info' || /upstream state|retrying|discovered|gone/.test(l.msg))
+      .slice(-60)
+      .map((l) => `${l.time.slice(11, 23)} ${l.msg} ${JSON.stringify(pick(l, ['upstream', 'to', 'reason', 'code', 'error', 'method']))}`)
+      .join('\n');
 
   beforeAll(async () => {
     const vars = {
@@ -122,6 +134,7 @@ describe('discovery and self-registration on real containers (compose, one lab)'
         ` first answer of each new replica after: ${firstAnswer.map((f) => `${f.name} ${f.ms} ms`).join(', ')}`,
     );
 
+    if (summarize(r.get).failed + summarize(r.post).failed > 0) console.log(`load started at ${new Date(load.get.startedAtEpoch).toISOString()}; up at +${t0 - load.get.startedAtEpoch} ms\n${await lbTrouble()}`);
     expect(summarize(r.get).failed).toBe(0);
     expect(summarize(r.post).failed).toBe(0);
     expect(r.get.length).toBeGreaterThan(600);
