@@ -6,6 +6,7 @@ import { Announcer, type AnnounceEvent } from './announcer';
 function fakeBalancer() {
   const log: string[] = [];
   let forget = false;
+  let removed = false;
   let n = 0;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -17,6 +18,7 @@ function fakeBalancer() {
         const b = JSON.parse(body) as { url: string; name?: string };
         return json(201, { id: `lease-${++n}`, name: b.name ?? 'x', leaseMs: 150, heartbeatMs: 30 });
       }
+      if (req.method === 'PUT' && removed) return json(404, { error: 'lease ended: the upstream was removed through the admin API', code: 'LB_LEASE_REMOVED' });
       if (req.method === 'PUT') return forget ? json(404, { error: 'lease expired', code: 'LB_LEASE_UNKNOWN' }) : json(200, { expiresInMs: 150 });
       if (req.method === 'POST' && req.url?.includes('/drain')) return json(200, { drained: true, inFlight: 0, waitedMs: 12 });
       if (req.method === 'DELETE') return json(200, { removed: 'x' });
@@ -27,6 +29,7 @@ function fakeBalancer() {
     log,
     forgetLeases: () => (forget = true),
     rememberLeases: () => (forget = false),
+    removeByOperator: () => (removed = true),
     start: () => new Promise<string>((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
     stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
@@ -58,6 +61,30 @@ describe('Announcer', () => {
     await lb.stop();
     expect(events.filter((e) => e.type === 'registered')).toHaveLength(2);
     expect(JSON.stringify(events)).not.toContain('reg-secret');
+  });
+
+  it('respects an operator removing it: says so, stops renewing and does not register again; a later drain says why it cannot', async () => {
+    const lb = fakeBalancer();
+    const url = await lb.start();
+    const events: AnnounceEvent[] = [];
+    const a = new Announcer({ balancerUrl: url, token: 't', url: 'http://127.0.0.1:5000', name: 'web-1', onEvent: (e) => events.push(e) });
+    a.start();
+    await a.registered;
+    await until(() => lb.log.some((l) => l.startsWith('PUT /registrations/lease-1')));
+    lb.removeByOperator();
+    await until(() => events.some((e) => e.type === 'removed'));
+    const calls = lb.log.length;
+    await new Promise((r) => setTimeout(r, 200)); // ~7 heartbeats of 30 ms
+    expect(lb.log.length).toBe(calls);
+    expect(lb.log.filter((l) => l.startsWith('POST /registrations '))).toHaveLength(1);
+    expect(events.find((e) => e.type === 'removed')).toEqual({
+      type: 'removed',
+      reason: 'lease ended: the upstream was removed through the admin API; not registering again until this instance restarts',
+    });
+    const outcome = await a.drainAndLeave(1000);
+    expect(outcome).toEqual(expect.objectContaining({ drained: false, reason: expect.stringContaining('not registered any more: lease ended') }));
+    expect(lb.log.length).toBe(calls);
+    await lb.stop();
   });
 
   it('on shutdown asks the balancer to drain it, then removes its entry', async () => {

@@ -24,6 +24,8 @@ export interface AnnouncerOptions {
 export type AnnounceEvent =
   | { type: 'registered'; name: string; leaseMs: number; heartbeatMs: number }
   | { type: 'renew-failed'; reason: string }
+  /** An operator removed this instance from the balancer: it stays out (no new registration) until restarted. */
+  | { type: 'removed'; reason: string }
   | { type: 'register-failed'; reason: string }
   | { type: 'draining'; waitMs: number }
   | { type: 'drained'; drained: boolean; inFlight: number; waitedMs: number }
@@ -64,6 +66,8 @@ export class Announcer {
   private timer?: unknown;
   private stopped = false;
   private registeredOnce?: () => void;
+  /** Why the balancer ended our registration for good (an operator removed it), if it did. */
+  private removedBecause?: string;
   /** Resolves once the first registration succeeded. */
   readonly registered: Promise<void>;
 
@@ -88,7 +92,10 @@ export class Announcer {
   async drainAndLeave(waitMs: number): Promise<DrainOutcome> {
     this.halt();
     const id = this.leaseId;
-    if (!id) return { drained: false, inFlight: 0, waitedMs: 0, reason: 'never registered with the balancer' };
+    if (!id) {
+      const reason = this.removedBecause ? `not registered any more: ${this.removedBecause}` : 'never registered with the balancer';
+      return { drained: false, inFlight: 0, waitedMs: 0, reason };
+    }
     this.emit({ type: 'draining', waitMs });
     try {
       const r = await this.call('POST', `/registrations/${encodeURIComponent(id)}/drain?waitMs=${waitMs}`, undefined, waitMs + 5000);
@@ -145,9 +152,18 @@ export class Announcer {
     try {
       const r = await this.call('PUT', `/registrations/${encodeURIComponent(this.leaseId)}`);
       if (r.status === 404) {
-        // The balancer forgot us (restarted, or the lease lapsed while we were paused): start over.
-        this.emit({ type: 'renew-failed', reason: `lease gone: ${await errorOf(r)}` });
+        const { error, code } = await errorBody(r);
         this.leaseId = undefined;
+        if (code === 'LB_LEASE_REMOVED') {
+          // An operator took us out on purpose (DELETE /upstreams/<name>): coming back by ourselves a
+          // second later would undo that. Stay out; a restart of the instance registers it again.
+          this.halt();
+          this.removedBecause = error;
+          this.emit({ type: 'removed', reason: `${error}; not registering again until this instance restarts` });
+          return;
+        }
+        // The balancer forgot us (restarted, or the lease lapsed while we were paused): start over.
+        this.emit({ type: 'renew-failed', reason: `lease gone: ${error}` });
         return this.register();
       }
       if (!r.ok) this.emit({ type: 'renew-failed', reason: `${r.status}: ${await errorOf(r)}` });
@@ -177,10 +193,16 @@ export class Announcer {
 }
 
 async function errorOf(r: Response): Promise<string> {
+  return (await errorBody(r)).error;
+}
+
+/** The balancer's error message and its stable `code` (absent when the body is not its JSON). */
+async function errorBody(r: Response): Promise<{ error: string; code?: string }> {
   const text = await r.text().catch(() => '');
   try {
-    return (JSON.parse(text) as { error?: string }).error ?? text;
+    const b = JSON.parse(text) as { error?: string; code?: string };
+    return { error: b.error ?? text, ...(typeof b.code === 'string' ? { code: b.code } : {}) };
   } catch {
-    return text.slice(0, 200);
+    return { error: text.slice(0, 200) };
   }
 }

@@ -98,7 +98,9 @@ export class LoadBalancer {
       longLivedGraceMs: config.proxy.longLivedGraceMs,
       refreshStats: () => this.refreshStats(),
       discovery: () => this.discovery.status(),
-      onRemoved: (name) => this.leases.releaseName(name, 'upstream removed'),
+      // Reached only for a removal through the admin API (an operator's DELETE, a deploy): the
+      // instance's own DELETE and an expiry end the lease first. Its next renewal says so.
+      onRemoved: (name) => this.leases.releaseName(name, 'ended: the upstream was removed through the admin API (DELETE /upstreams/:name)'),
     });
     const timers = deps.timers ?? realTimers;
     this.discovery = new DnsDiscovery(config.dnsUpstreams, poolDiscoverySink(this.control, this.log), config.discovery, deps.resolve, timers);

@@ -6,6 +6,7 @@ import { formatIssues } from '../config/rules';
 import { createDashboardRouter } from '../dashboard/dashboard-router';
 import type { DashboardSource } from '../dashboard/dashboard-source';
 import { AdminError, type AdminOperations } from './admin-operations';
+import { healthReport } from './health-report';
 import { createDeployRoutes, type DeployRoutesOptions } from './lock-routes';
 
 /** What the admin port serves besides the routing operations. */
@@ -57,6 +58,11 @@ export function createAdminApi(ops: AdminOperations, token: string | undefined, 
 
   app.get('/upstreams', (_req, res) => {
     res.json(ops.list());
+  });
+
+  // What is wrong, if anything: nothing in rotation, a DNS entry that does not resolve (with the resolver's error).
+  app.get('/health', (_req, res) => {
+    res.json(healthReport(ops.list()));
   });
 
   app.get('/upstreams/:name', (req, res) => {

@@ -24,6 +24,37 @@ describe('SmoothWeightedRoundRobin', () => {
     expect(counts).toEqual({ canary: 100, baseline: 900 });
   });
 
+  it('with equal weights, picks in O(1): a list is examined once, then no weight is read per pick', () => {
+    let reads = 0;
+    const rr = new SmoothWeightedRoundRobin<number>(() => (reads++, 1));
+    const items = Array.from({ length: 500 }, (_, i) => i);
+    const picks = Array.from({ length: 1500 }, () => rr.next(items));
+    expect(reads).toBe(500);
+    // Still plain round-robin: three full cycles in order.
+    expect(picks).toEqual([...items, ...items, ...items]);
+    // A retry skips what it tried: the next one in turn.
+    expect(rr.next(items, new Set([0, 1]))).toBe(2);
+    expect(rr.next(items)).toBe(3);
+  });
+
+  it('with equal weights, a rebuilt list (an upstream added or removed) continues after the item picked last', () => {
+    const rr = new SmoothWeightedRoundRobin<string>(() => 1);
+    const before = ['a', 'b', 'c', 'd'];
+    expect([rr.next(before), rr.next(before)]).toEqual(['a', 'b']);
+    const after = ['a', 'b', 'd', 'e']; // c removed, e added
+    expect(Array.from({ length: 5 }, () => rr.next(after))).toEqual(['d', 'e', 'a', 'b', 'd']);
+    // Each list keeps its own turn (a split alternates between group lists).
+    const other = ['x', 'y'];
+    expect([rr.next(other), rr.next(after), rr.next(other), rr.next(after)]).toEqual(['x', 'e', 'y', 'a']);
+  });
+
+  it('a list with different weights, or a weight 0, goes through the weighted path', () => {
+    const weights: Record<string, number> = { a: 1, b: 1, off: 0 };
+    const rr = new SmoothWeightedRoundRobin<string>((k) => weights[k]);
+    const list = ['a', 'off', 'b'];
+    expect(Array.from({ length: 4 }, () => rr.next(list))).toEqual(['a', 'b', 'a', 'b']);
+  });
+
   it('returns undefined for an empty list, all-zero weights, or everything skipped', () => {
     const rr = new SmoothWeightedRoundRobin<string>((k) => W[k]);
     expect(rr.next([])).toBeUndefined();

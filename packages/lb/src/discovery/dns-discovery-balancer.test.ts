@@ -62,6 +62,16 @@ describe('the balancer with {dns, port} upstream entries (fake resolver, real lo
     let list = await adminList(lb);
     expect(list.discovery).toEqual([expect.objectContaining({ dns: 'svc-b', port: b.port, addresses: [], error: 'ENOTFOUND: no address for svc-b' })]);
     expect(list.upstreams).toEqual([]);
+    // The admin health endpoint says the same, as a problem a person (or a monitor) can read.
+    const health = (await (await fetch(`http://127.0.0.1:${lb.adminPort}/health`, { headers: { authorization: 'Bearer admin-secret' } })).json()) as Record<string, unknown>;
+    expect(health).toEqual({
+      status: 'degraded',
+      inRotation: 0,
+      upstreams: 0,
+      discovery: [expect.objectContaining({ dns: 'svc-b', port: b.port, addresses: [], error: 'ENOTFOUND: no address for svc-b' })],
+      problems: ['no upstream in rotation: requests get 503 (or panic routing)', `dns svc-b:${b.port}: no address (ENOTFOUND: no address for svc-b); still looking it up`],
+    });
+    expect((await fetch(`http://127.0.0.1:${lb.adminPort}/health`)).status).toBe(401);
 
     resolver.answers.set('svc-b', ['127.0.0.1']);
     const name = `svc-b@127.0.0.1:${b.port}`;
@@ -79,6 +89,8 @@ describe('the balancer with {dns, port} upstream entries (fake resolver, real lo
     const r = await request(lb.port, agent);
     expect(r.status).toBe(200);
     expect(r.headers['x-upstream']).toBe(name);
+    const healthy = (await (await fetch(`http://127.0.0.1:${lb.adminPort}/health`, { headers: { authorization: 'Bearer admin-secret' } })).json()) as Record<string, unknown>;
+    expect(healthy).toEqual(expect.objectContaining({ status: 'ok', inRotation: 1, problems: [] }));
   });
 
   it('drains an address that left DNS: a 2 s request in flight finishes (200), then the upstream is removed', async () => {

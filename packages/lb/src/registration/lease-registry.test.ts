@@ -59,6 +59,19 @@ describe('LeaseRegistry', () => {
     expect(reg.register('a').id).toBe('id-2');
   });
 
+  it('a lease ended by removing its upstream answers LB_LEASE_REMOVED; an expired one LB_LEASE_UNKNOWN', async () => {
+    const { reg, timers } = setup();
+    const removed = reg.register('a');
+    const lapsed = reg.register('b');
+    reg.releaseName('a', 'ended: removed by an operator');
+    reg.renew(lapsed.id); // b renews once, then stops
+    await timers.advance(10_000);
+    expect(() => reg.renew(removed.id)).toThrow(expect.objectContaining({ code: 'LB_LEASE_REMOVED', message: 'lease ended: removed by an operator' }));
+    expect(() => reg.renew(lapsed.id)).toThrow(expect.objectContaining({ code: 'LB_LEASE_UNKNOWN', message: expect.stringContaining('lease expired') }));
+    reg.releaseName('nobody', 'ended'); // no such name: nothing happens
+    expect(reg.size).toBe(0);
+  });
+
   it('remembers only a bounded number of ended leases', () => {
     const { reg } = setup(2);
     for (let i = 0; i < 50; i++) reg.release(reg.register(`x${i}`).id);

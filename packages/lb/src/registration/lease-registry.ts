@@ -24,7 +24,12 @@ export interface Lease {
 
 export class LeaseError extends Error {
   constructor(
-    readonly code: 'LB_LEASE_UNKNOWN' | 'LB_LEASE_LIMIT' | 'LB_LEASE_DUPLICATE',
+    /**
+     * LB_LEASE_UNKNOWN: never given, expired or lost (a restarted balancer): registering again is
+     * right. LB_LEASE_REMOVED: an operator (or a deploy) removed the upstream through the admin API:
+     * the instance should respect that and not come back by itself.
+     */
+    readonly code: 'LB_LEASE_UNKNOWN' | 'LB_LEASE_REMOVED' | 'LB_LEASE_LIMIT' | 'LB_LEASE_DUPLICATE',
     message: string,
   ) {
     super(message);
@@ -47,8 +52,8 @@ interface Entry {
 export class LeaseRegistry {
   private readonly byId = new Map<string, Entry>();
   private readonly byName = new Map<string, string>();
-  /** Ids that expired or were released lately → why; bounded to maxRegistrations. */
-  private readonly gone = new Map<string, string>();
+  /** Ids that expired or were released lately → why (and whether it was a removal); bounded to maxRegistrations. */
+  private readonly gone = new Map<string, { why: string; removed: boolean }>();
 
   constructor(
     readonly options: LeaseOptions,
@@ -95,10 +100,16 @@ export class LeaseRegistry {
     this.forget(id, entry, why);
   }
 
-  /** Ends the lease of an upstream removed by other means (an operator, a deploy). */
+  /**
+   * Ends the lease of an upstream removed by other means (an operator, a deploy): its renewals then
+   * get LB_LEASE_REMOVED, so the instance knows not to register again by itself.
+   */
   releaseName(name: string, why: string): void {
     const id = this.byName.get(name);
-    if (id) this.release(id, why);
+    const entry = id === undefined ? undefined : this.byId.get(id);
+    if (id === undefined || !entry) return;
+    this.timers.clearTimeout(entry.timer);
+    this.forget(id, entry, why, true);
   }
 
   stop(): void {
@@ -108,8 +119,9 @@ export class LeaseRegistry {
   private find(id: string): Entry {
     const entry = this.byId.get(id);
     if (entry) return entry;
-    const why = this.gone.get(id);
-    throw new LeaseError('LB_LEASE_UNKNOWN', why ? `lease ${why}` : 'unknown lease');
+    const gone = this.gone.get(id);
+    if (gone?.removed) throw new LeaseError('LB_LEASE_REMOVED', `lease ${gone.why}`);
+    throw new LeaseError('LB_LEASE_UNKNOWN', gone ? `lease ${gone.why}` : 'unknown lease');
   }
 
   private arm(id: string, entry: Entry, ms = this.options.leaseMs): void {
@@ -121,10 +133,10 @@ export class LeaseRegistry {
     }, ms);
   }
 
-  private forget(id: string, entry: Entry, why: string): void {
+  private forget(id: string, entry: Entry, why: string, removed = false): void {
     this.byId.delete(id);
     if (this.byName.get(entry.name) === id) this.byName.delete(entry.name);
-    this.gone.set(id, why);
+    this.gone.set(id, { why, removed });
     // Bounded memory: only the most recent ones are remembered.
     while (this.gone.size > this.options.maxRegistrations) this.gone.delete(this.gone.keys().next().value as string);
   }

@@ -158,7 +158,8 @@ describe('self-registration on the balancer (real admin API, real loopback upstr
     expect((await call('DELETE', '/upstreams/inst?waitMs=0', ADMIN)).status).toBe(200);
     expect(lb.leases.size).toBe(0);
     const r = await call('PUT', `/registrations/${reg.body.id}`, REG);
-    expect(r).toEqual({ status: 404, body: { error: 'lease upstream removed', code: 'LB_LEASE_UNKNOWN' } });
+    // A code of its own, so the instance can tell an operator's removal from an expired lease.
+    expect(r).toEqual({ status: 404, body: { error: 'lease ended: the upstream was removed through the admin API (DELETE /upstreams/:name)', code: 'LB_LEASE_REMOVED' } });
     // Its name is free again.
     expect((await call('POST', '/registrations', REG, { url: inst.url, name: 'inst' })).status).toBe(201);
   });
