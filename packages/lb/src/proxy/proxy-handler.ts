@@ -34,7 +34,8 @@ class ProxyRequest implements PendingRequest {
   /** The traffic split's generation when the upstream was picked (sent back in x-lb-split). */
   splitGeneration = 0;
   readonly startedAt = performance.now();
-  readonly tried = new Set<Upstream>();
+  /** Upstreams already tried, created on the first retry (most requests have one attempt: no Set for them). */
+  tried?: Set<Upstream> = undefined;
   proxyReq?: UpstreamRequest = undefined;
   timedOut = false;
   connectTimedOut = false;
@@ -71,6 +72,9 @@ class ProxyRequest implements PendingRequest {
     this.timedOut = this.connectTimedOut = this.abortedAsDead = this.abortedBeforeConnect = false;
   }
 }
+
+/** For errors that need a listener but no action (the response's failure is handled on 'close'). */
+function ignore(): void {}
 
 /** Timeouts the traffic server applies to clients (see createTrafficServer). */
 export interface ClientTimeouts {
@@ -150,7 +154,7 @@ export class ProxyHandler {
     }
     ctx.splitGeneration = this.pool.splitGeneration;
     ctx.upstream = ctx.lastTried = upstream;
-    ctx.tried.add(upstream);
+    ctx.tried?.add(upstream);
     upstream.pending.add(ctx);
     const body = ctx.body!;
     const source = body.stream();
@@ -222,14 +226,14 @@ export class ProxyHandler {
         res.destroy();
       }),
     );
-    proxyRes.on('error', () => {});
+    proxyRes.on('error', ignore);
     if (!this.onEventStream?.(upstream, proxyRes, res)) proxyRes.pipe(res);
   }
 
   /** The upstream answered something we cannot pass on: 502 to the client, a failure against the upstream. */
   private badResponse(ctx: ProxyRequest, upstream: Upstream, proxyRes: http.IncomingMessage, problem: string): void {
     proxyRes.resume();
-    proxyRes.on('error', () => {});
+    proxyRes.on('error', ignore);
     ctx.proxyReq?.destroy();
     this.log.warn('invalid upstream response', { upstream: upstream.name, problem });
     this.pool.reportPassiveFailure(upstream, { ok: false, reason: `invalid response: ${problem}` });
@@ -269,6 +273,7 @@ export class ProxyHandler {
       this.log.info('retrying on next upstream', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
       upstream.retries++;
       this.metrics?.retry(upstream);
+      (ctx.tried ??= new Set()).add(upstream);
       this.release(ctx);
       ctx.resetAttempt();
       this.attempt(ctx);
