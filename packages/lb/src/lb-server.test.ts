@@ -3,7 +3,7 @@ import { validateConfig } from './config/validate-config';
 import { LoadBalancer } from './lb-server';
 import { createLogger, silentLogger } from './logger';
 import { ScriptedUpstream } from './test-support/raw-http';
-import { request, sleep, TestUpstream, waitFor } from './test-support/test-upstream';
+import { BIG_BODY, request, sleep, TestUpstream, waitFor } from './test-support/test-upstream';
 
 const INTERVAL = 100;
 
@@ -75,6 +75,27 @@ describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (eng
     expect(r.headers.connection).toBe('keep-alive');
     expect(r.headers['transfer-encoding']).toBe('chunked');
     expect(r.body).toBe('part 1, part 2');
+  });
+
+  it('relays a large body intact to a client that stops reading for a while (backpressure)', async () => {
+    env = await setup(engine, ['a']);
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: env!.lb.port, path: '/big', agent: env!.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.pause();
+        // Socket buffers fill while the client reads nothing; then it reads everything.
+        setTimeout(() => {
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.resume();
+        }, 300);
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    expect(body.length).toBe(BIG_BODY.length);
+    expect(body.equals(BIG_BODY)).toBe(true);
+    // The upstream connection went back to the pool: the next request is answered.
+    expect((await request(env.lb.port, env.agent)).status).toBe(200);
   });
 
   it('proxies POST bodies intact', async () => {

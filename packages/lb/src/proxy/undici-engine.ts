@@ -227,15 +227,13 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.silence?.refresh();
-    return this.response ? this.response.push(chunk) : true;
+    return this.response ? this.response.deliver(chunk) : true;
   }
 
   onComplete(): void {
     clearTimeout(this.silence);
     this.emitSocket('close');
-    if (!this.response) return;
-    this.response.complete = true;
-    this.response.push(null);
+    this.response?.finish();
   }
 
   onError(err: Error): void {
@@ -273,11 +271,19 @@ function asParseError(err: Error): NodeJS.ErrnoException {
   return Object.assign(new Error(`invalid response head: ${e.message.split('\n').join(' ')}`), { code: 'HPE_INVALID_RESPONSE' });
 }
 
-/** The fields of http.IncomingMessage the request path reads, over an undici response. */
+/**
+ * The fields of http.IncomingMessage the request path reads, over an undici response. A Readable
+ * (the event-stream relay reads it as one); when the request path pipes it to the client and
+ * nothing else reads it (every plain response), the body goes straight from undici to the client
+ * instead, with the same backpressure (undici pauses until the client's socket drains) and the same
+ * end: 'close', with `complete` telling a whole body from a cut one.
+ */
 class UndiciResponse extends Readable {
   readonly rawHeaders: string[] = [];
   private parsedHeaders?: http.IncomingHttpHeaders;
   complete = false;
+  private direct?: http.ServerResponse;
+  private waitingDrain = false;
 
   constructor(
     readonly statusCode: number,
@@ -304,6 +310,40 @@ class UndiciResponse extends Readable {
       else headers[lower] = `${prev}, ${value}`;
     }
     return (this.parsedHeaders = headers);
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }): T {
+    const plain = !this.direct && options?.end !== false && this.readableFlowing === null && this.readableLength === 0 && this.listenerCount('data') === 0 && !this.destroyed;
+    if (!plain) return super.pipe(dest, options);
+    this.direct = dest as unknown as http.ServerResponse;
+    return dest;
+  }
+
+  /** A body chunk from the upstream; false asks undici to pause until resumeUpstream(). */
+  deliver(chunk: Buffer): boolean {
+    const dest = this.direct;
+    if (!dest) return this.push(chunk);
+    // The client left: the request path aborts the upstream request (on the response's 'close').
+    if (dest.destroyed) return true;
+    if (dest.write(chunk) || this.waitingDrain) return true;
+    this.waitingDrain = true;
+    dest.once('drain', () => {
+      this.waitingDrain = false;
+      this.resumeUpstream();
+    });
+    return false;
+  }
+
+  /** The upstream's body is complete. */
+  finish(): void {
+    this.complete = true;
+    if (!this.direct) {
+      this.push(null);
+      return;
+    }
+    this.direct.end();
+    // 'close', as a Readable read to its end emits it (complete, so nothing is aborted).
+    this.destroy();
   }
 
   override _read(): void {
