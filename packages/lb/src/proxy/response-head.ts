@@ -41,8 +41,10 @@ export function responseHead(proxyRes: http.IncomingMessage, upstream: string, s
   // Read from the raw list (not proxyRes.headers, which Node and the undici engine build lazily:
   // a whole object per response for one header).
   const raw = proxyRes.rawHeaders;
-  let named = connectionTokens(rawHeaderValues(raw, 'connection'));
-  // "Connection: keep-alive" (most upstreams) names nothing beyond the hop-by-hop set.
+  const connection = rawHeaderValues(raw, 'connection');
+  // "Connection: keep-alive" (most upstreams) names nothing beyond the hop-by-hop set: no Set for it.
+  const plain = connection?.length === 1 && /^\s*(keep-alive|close)\s*$/i.test(connection[0]);
+  let named = plain ? undefined : connectionTokens(connection);
   if (named !== undefined && [...named].every((t) => HOP_BY_HOP.has(t) || t === 'close')) named = undefined;
   const headers: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
