@@ -131,7 +131,9 @@ async function upLab(vars: Record<string, string>, say: (s: string) => void) {
       child.stderr.on('data', (d) => (output += d));
       child.on('close', (code) => resolve({ ok: code === 0, ms: performance.now() - t0, output }));
     });
-  return { project, lbUrl, deploy, down };
+  /** The balancer's log (its warnings name every failed request's class and code). */
+  const lbLog = async () => (await compose('logs', '--no-color', '--no-log-prefix', 'lb').catch(() => ({ stdout: '' }))).stdout;
+  return { project, lbUrl, deploy, down, lbLog };
 }
 
 async function main(): Promise<void> {
@@ -181,6 +183,13 @@ async function main(): Promise<void> {
         if (!step.pass) break;
       }
     } finally {
+      // A failed request is a finding: keep the balancer's account of it beside the results.
+      if (steps.some((x) => x.failed > 0 || !x.deployOk)) {
+        const file = args.out.replace(/\.json$/, '') + `.lb-${s.engine}-w${s.workers}.log`;
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, await lab.lbLog());
+        say(`  balancer log (failed requests) in ${path.relative(process.cwd(), file)}`);
+      }
       await lab.down();
     }
     const passing = steps.filter((x) => x.pass).map((x) => x.rate);
