@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import { validateConfig } from './config/validate-config';
 import { LoadBalancer } from './lb-server';
@@ -11,14 +12,14 @@ const INTERVAL = 100;
 const ENGINES = ['http-proxy', 'undici'] as const;
 type Engine = (typeof ENGINES)[number];
 
-async function setup(engine: Engine, names = ['a', 'b']) {
+async function setup(engine: Engine, names = ['a', 'b'], proxy: Record<string, unknown> = {}) {
   const ups = await Promise.all(names.map((n) => new TestUpstream(n).start()));
   const config = validateConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       upstreams: ups.map((u) => ({ url: u.url, name: u.name })),
       healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
-      proxy: { engine },
+      proxy: { engine, ...proxy },
       admin: { enabled: false },
     },
     'test',
@@ -96,6 +97,28 @@ describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (eng
     expect(body.equals(BIG_BODY)).toBe(true);
     // The upstream connection went back to the pool: the next request is answered.
     expect((await request(env.lb.port, env.agent)).status).toBe(200);
+  });
+
+  it('does not take a connection that opened while the balancer was stalled for one that hangs (connect timer after a stall)', async () => {
+    env = await setup(engine, ['a'], { connectTimeoutMs: 50 });
+    // The process stalls (a starved machine) for 4× the connect timeout just as a connection to the
+    // upstream starts: the kernel completes it meanwhile, and when the loop runs again the connect
+    // timer is due in the same turn as the connection's completion.
+    const stall = () => {
+      const until = performance.now() + 200;
+      while (performance.now() < until);
+    };
+    diagnostics.subscribe('undici:client:beforeConnect', stall);
+    diagnostics.subscribe('net.client.socket', stall);
+    let r;
+    try {
+      r = await request(env.lb.port, env.agent);
+    } finally {
+      diagnostics.unsubscribe('undici:client:beforeConnect', stall);
+      diagnostics.unsubscribe('net.client.socket', stall);
+    }
+    expect(r.status).toBe(200);
+    expect(env.lb.pool.inRotation).toHaveLength(1);
   });
 
   it('proxies POST bodies intact', async () => {

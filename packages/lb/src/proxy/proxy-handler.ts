@@ -188,8 +188,14 @@ export class ProxyHandler {
     // Only new connections can hang in connect (a host gone without RST); pooled ones are open.
     if (socket?.connecting) {
       const timer = setTimeout(() => {
-        ctx.connectTimedOut = true;
-        proxyReq.destroy();
+        // After a stall of this process (a starved machine), a due timer runs before the I/O that
+        // completed meanwhile (timers come first in Node's event loop): look again once that I/O
+        // has been handled, so a connection that did open is not taken for one that hangs.
+        setImmediate(() => {
+          if (!socket.connecting || ctx.proxyReq !== proxyReq) return;
+          ctx.connectTimedOut = true;
+          proxyReq.destroy();
+        });
       }, this.options.connectTimeoutMs);
       socket.once('connect', () => clearTimeout(timer));
       socket.once('close', () => clearTimeout(timer));
@@ -252,8 +258,10 @@ export class ProxyHandler {
     const failure = classifyProxyError(err, ctx);
     ctx.lastFailure = failure;
     const reused = ctx.proxyReq?.reusedSocket === true;
-    // An upstream already declared dead has been counted; every other failure counts against it.
-    if (failure.kind !== 'dead') {
+    // An upstream already declared dead has been counted (and so have the requests it took with it,
+    // connected or not: counting them again would declare it dead again as soon as it recovers);
+    // every other failure counts against it.
+    if (failure.kind !== 'dead' && !ctx.abortedAsDead) {
       this.pool.reportPassiveFailure(upstream, {
         ok: false,
         reason: `request failed: ${failure.code} ${err.code ?? err.message}`,
