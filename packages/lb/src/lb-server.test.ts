@@ -231,6 +231,43 @@ describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (eng
     }
   });
 
+  it('does not abort a GET waiting on the last upstream in rotation when its checks time out (nowhere else to go): it gets the late answer', async () => {
+    // "slow" stops answering for 1.5 s (pings included, as on a starved machine): its checks time
+    // out, it is declared dead; with no other upstream, the waiting GET is left to its own timers.
+    let slowUntil = 0;
+    const slow = await new ScriptedUpstream((head, socket) => {
+      const answer = () =>
+        socket.write(head.startsWith('GET /ping ') ? 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npong' : 'HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n{"instance":"slow"}');
+      const wait = slowUntil - Date.now();
+      if (wait > 0) setTimeout(answer, wait);
+      else answer();
+    }).start();
+    const config = validateConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        upstreams: [{ url: slow.url, name: 'slow' }],
+        healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+        proxy: { engine, upstreamTimeoutMs: 20_000 },
+        admin: { enabled: false },
+      },
+      'test',
+    );
+    const lb = new LoadBalancer(config, { log: silentLogger });
+    await lb.start();
+    env = { ups: [], lb, agent: new http.Agent({ keepAlive: true }) };
+    try {
+      await waitFor(() => lb.pool.inRotation.length === 1, 2000, 'slow in rotation');
+      slowUntil = Date.now() + 1500;
+      const pending = request(lb.port, env.agent);
+      await waitFor(() => lb.pool.get('slow')!.state === 'unhealthy', 3000, 'slow declared dead by its checks');
+      const r = await pending;
+      expect(r.status).toBe(200);
+      expect(instanceOf(r)).toBe('slow');
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('answers 504 when the upstream does not answer in time', async () => {
     const ups = [await new TestUpstream('slow').start()];
     ups[0].latencyMs = 1000;

@@ -52,14 +52,19 @@ class ProxyRequest implements PendingRequest {
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
+    private readonly pool: UpstreamPool,
   ) {}
 
   /**
    * The upstream was declared unreachable while we waited for it. A request that never connected,
    * or an idempotent one, is aborted (and retried elsewhere); a POST already sent is left to finish
-   * or time out, since the host may only be slow and the request may have had effects.
+   * or time out, since the host may only be slow and the request may have had effects. With
+   * nowhere else to go (the last upstream in rotation, mid-deploy, whose checks timed out on a
+   * starved machine), nothing is aborted: that would turn a late answer into a certain 502; the
+   * request's own timers (connect, upstream silence) still bound it.
    */
   abortAsDead(): void {
+    if (this.upstream && !this.pool.hasAlternative(this.upstream, this.tried)) return;
     const neverConnected = !this.proxyReq || this.proxyReq.socket?.connecting === true;
     if (!neverConnected && !isIdempotent(this.req.method)) return;
     this.abortedAsDead = true;
@@ -113,7 +118,7 @@ export class ProxyHandler {
   }
 
   readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const ctx = new ProxyRequest(req, res);
+    const ctx = new ProxyRequest(req, res, this.pool);
     res.once('close', () => this.guard(ctx, () => this.finish(ctx)));
     this.guard(ctx, () => this.begin(ctx));
   };
