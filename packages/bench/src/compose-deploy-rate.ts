@@ -20,6 +20,7 @@ import { DIST, getJson, REPO } from './targets';
  *   --rates <n,n,...>                default 500,1000,1500,2000,2500,3000
  *   --load-s <s>                     load per rate (default 16; a 2-instance deploy takes ~8-11 s)
  *   --p99-ms <ms>                    default 100
+ *   --all                            measure every rate (no stop at the first miss): failures beyond the latency limit
  *   --out <file.json>                default bench-results/deploy-rate-<ts>.json
  * Needs Docker; NODE_IMAGE as for the lab (e.g. zdl/node:20-local).
  */
@@ -31,6 +32,7 @@ interface Args {
   rates: number[];
   loadS: number;
   p99Ms: number;
+  all: boolean;
   out: string;
 }
 
@@ -58,11 +60,16 @@ function parse(argv: string[]): Args {
     rates: [500, 1000, 1500, 2000, 2500, 3000],
     loadS: 16,
     p99Ms: 100,
+    all: false,
     out: path.join(REPO, 'bench-results', `deploy-rate-${ts}.json`),
   };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
+    if (k === '--all') {
+      a.all = true;
+      continue;
+    }
     const v = argv[++i];
     if (v === undefined) problems.push(`${k}: needs a value`);
     else if (k === '--settings') a.settings = v.split(',').map(setting);
@@ -180,7 +187,7 @@ async function main(): Promise<void> {
             `p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, p99.9 ${r.latency.p999.toFixed(1)} ms, worst 1-s window p99 ${worst.toFixed(1)} ms` +
             `${r.keptRate ? '' : ' (generator lagged its schedule)'} → ${step.pass ? 'pass' : 'MISS'}`,
         );
-        if (!step.pass) break;
+        if (!step.pass && !args.all) break;
       }
     } finally {
       // A failed request is a finding: keep the balancer's account of it beside the results.
@@ -192,14 +199,20 @@ async function main(): Promise<void> {
       }
       await lab.down();
     }
-    const passing = steps.filter((x) => x.pass).map((x) => x.rate);
+    // The highest rate below which every rate passed.
+    const firstMiss = steps.findIndex((x) => !x.pass);
+    const passing = (firstMiss < 0 ? steps : steps.slice(0, firstMiss)).map((x) => x.rate);
     results.push({ ...s, steps, highestPassing: passing.length ? Math.max(...passing) : undefined, loadavg: os.loadavg() });
     say(`  → engine ${s.engine}, workers ${s.workers}: highest passing rate ${passing.length ? Math.max(...passing) : 'none'} GET/s`);
   }
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
   fs.writeFileSync(args.out, JSON.stringify({ tool: 'bench:deploy-rate', at: new Date().toISOString(), args, machine: { cpus: os.cpus().length, node: process.version }, results }, null, 1));
   say('summary (highest GET/s during a compose rolling deploy with 0 failed and p99 ≤ ' + args.p99Ms + ' ms):');
-  for (const r of results) say(`  engine ${r.engine.padEnd(10)} workers ${r.workers}: ${r.highestPassing ?? 'none'}${r.steps.length && !r.steps[r.steps.length - 1].pass ? ` (missed at ${r.steps[r.steps.length - 1].rate}: p99 ${r.steps[r.steps.length - 1].p99.toFixed(1)} ms, ${r.steps[r.steps.length - 1].failed} failed)` : ''}`);
+  for (const r of results) {
+    const miss = r.steps.find((x) => !x.pass);
+    const failed = r.steps.reduce((n, x) => n + x.failed, 0);
+    say(`  engine ${r.engine.padEnd(10)} workers ${r.workers}: ${r.highestPassing ?? 'none'}${miss ? ` (missed at ${miss.rate}: p99 ${miss.p99.toFixed(1)} ms, ${miss.failed} failed)` : ''}; failed requests over all ${r.steps.length} deploys: ${failed}`);
+  }
   say(`wrote ${path.relative(process.cwd(), args.out)}`);
 }
 
