@@ -15,6 +15,8 @@ export interface MemoryFigures {
   afterRoundsMiB: number;
   samples: { tS: number; mib: number; phase: string }[];
   soak?: Record<string, unknown>;
+  /** Every soak by target id (lb, lb-undici): one per proxy engine. */
+  soaks?: Record<string, Record<string, unknown>>;
 }
 
 function table(header: string[], rows: string[][], alignLeft = 1): string {
@@ -101,6 +103,14 @@ export function formatReport(
     const caddy = summary.find((s) => s.id === 'caddy');
     if (caddy) out.push(`  our balancer / Caddy: ${ratio(lb.closed.rps.median, caddy.closed.rps.median)} req/s, ${ratio(lb.closed.usPerReq.median, caddy.closed.usPerReq.median)} CPU per request`);
     if (nginx) out.push(`  p99 at ${int(args.rate)} req/s: ours ${ms(lb.rate.p99.median)} ms vs nginx ${ms(nginx.rate.p99.median)} ms (${ratio(lb.rate.p99.median, nginx.rate.p99.median)}); p99.9 ${ms(lb.rate.p999.median)} vs ${ms(nginx.rate.p999.median)} ms`);
+    const undici = summary.find((s) => s.id === 'lb-undici');
+    if (undici) {
+      const vs = (base: TargetSummary | undefined, name: string) => (base ? `${ratio(undici.closed.rps.median, base.closed.rps.median)} ${name}` : undefined);
+      out.push(`  undici engine (lb-undici): ${[vs(proxy, 'bare http-proxy'), vs(nginx, 'nginx (1 worker)'), vs(caddy, 'Caddy'), vs(lb, 'the http-proxy engine')].filter(Boolean).join(', ')} req/s; ${int(undici.closed.usPerReq.median)} µs CPU per request (${int(undici.rate.usPerReq.median)} at ${int(args.rate)} req/s)`);
+      if (nginx) out.push(`  undici engine, p99 at ${int(args.rate)} req/s: ${ms(undici.rate.p99.median)} ms vs nginx ${ms(nginx.rate.p99.median)} ms (${ratio(undici.rate.p99.median, nginx.rate.p99.median)}); p99.9 ${ms(undici.rate.p999.median)} vs ${ms(nginx.rate.p999.median)} ms`);
+      const ucl = summary.find((s) => s.id === 'lb-undici-cluster2');
+      if (ucl) out.push(`  undici engine with workers: 2 (lb-undici-cluster2): ${ratio(ucl.closed.rps.median, undici.closed.rps.median)} one process${nginx ? `, ${ratio(ucl.closed.rps.median, nginx.closed.rps.median)} nginx (1 worker)` : ''} req/s; p99 at ${int(args.rate)} req/s ${ms(ucl.rate.p99.median)} ms; ${int(ucl.closed.usPerReq.median)} µs CPU per request`);
+    }
     const cl = summary.find((s) => s.id === 'lb-cluster2');
     if (cl) out.push(`  balancer with workers: 2 / 1 process: ${ratio(cl.closed.rps.median, lb.closed.rps.median)} req/s, p99 at ${int(args.rate)} req/s ${ms(cl.rate.p99.median)} vs ${ms(lb.rate.p99.median)} ms`);
     if (cl && nginx) out.push(`  balancer with workers: 2 / nginx (1 worker): ${ratio(cl.closed.rps.median, nginx.closed.rps.median)} req/s`);
@@ -112,9 +122,12 @@ export function formatReport(
     out.push('balancer memory (RSS):');
     const u = memory.underLoad;
     out.push(`  idle after start ${memory.idleStartMiB} MiB; under the benchmark load: first ${u.firstMiB} MiB, peak ${u.peakMiB} MiB, last ${u.endMiB} MiB; idle after the rounds ${memory.afterRoundsMiB} MiB`);
-    if (memory.soak) {
-      const s = memory.soak as unknown as MemoryVerdict & { rate: number; durationS: number; idleAfterMiB: number; latency: { p99: number }; errors: number };
-      out.push(`  soak ${s.durationS} s at ${s.rate} req/s: ${describeMemory(s)}; idle after ${s.idleAfterMiB} MiB; p99 ${ms(s.latency.p99)} ms, errors ${s.errors}`);
+    const soaks = memory.soaks ?? (memory.soak ? { lb: memory.soak } : {});
+    if (Object.keys(soaks).length > 0) {
+      for (const [id, soak] of Object.entries(soaks)) {
+        const s = soak as unknown as MemoryVerdict & { rate: number; durationS: number; idleAfterMiB: number; latency: { p99: number }; errors: number };
+        out.push(`  soak ${id} ${s.durationS} s at ${s.rate} req/s: ${describeMemory(s)}; idle after ${s.idleAfterMiB} MiB; p99 ${ms(s.latency.p99)} ms, errors ${s.errors}`);
+      }
     } else out.push('  (no soak in this run: full mode soaks 5 minutes at 1,000 req/s)');
     out.push('');
   }

@@ -68,10 +68,12 @@ export function summarizeTargets(targets: Target[], runs: RunRecord[]): TargetSu
   });
   const nginx = out.find((s) => s.id === 'nginx');
   const proxy = out.find((s) => s.id === 'http-proxy');
+  const caddy = out.find((s) => s.id === 'caddy');
   for (const s of out) {
     for (const [name, base] of [
       ['nginx', nginx],
       ['httpProxy', proxy],
+      ['caddy', caddy],
     ] as const) {
       if (!base) continue;
       s.ratios[`rps_vs_${name}`] = round(s.closed.rps.median / base.closed.rps.median, 3);

@@ -14,7 +14,7 @@ import { benchDetection, type DetectionResult } from './detect-bench';
 import { ensureProxies, pickGenerator } from './generator-choice';
 import { measureRounds } from './measure-rounds';
 import { loadPeak } from './memory-verdict';
-import { memorySoak } from './memory-soak';
+import { soakEachEngine } from './engine-soaks';
 import { cleanupAll } from './procs';
 import { runLoad } from './run-load';
 import { median, round } from './stats';
@@ -121,7 +121,9 @@ async function main(): Promise<void> {
     say(`  dashboard: closed ${int(dashboard.closedRps)} req/s, open ${int(dashboard.openRps)} req/s (${dashboard.differencePct > 0 ? '+' : ''}${dashboard.differencePct}%); CPU per request ${dashboard.closedUsPerReq} → ${dashboard.openUsPerReq} µs (${dashboard.usPerReqDifferencePct > 0 ? '+' : ''}${dashboard.usPerReqDifferencePct}%); ${dashboard.eventsPerSecond} updates/s`);
   }
 
-  const soak = lb && args.soakS > 0 ? await memorySoak(lb, args.soakRate, args.soakS) : undefined;
+  // One soak per proxy engine (lb, lb-undici when started).
+  const soaks = args.soakS > 0 ? await soakEachEngine(targets, args.soakRate, args.soakS) : {};
+  const soak = soaks.lb;
 
   // The throughput targets are done: stop them before the deploy and detection labs start.
   await cleanupAll();
@@ -177,6 +179,7 @@ async function main(): Promise<void> {
         afterRoundsMiB: lbRssAfterRounds,
         samples: lbRss,
         soak,
+        soaks,
       }
     : undefined;
 

@@ -8,7 +8,7 @@ import type { Target } from './targets';
 
 /** Drives `rate` req/s through the balancer for `seconds`, sampling its RSS every 5 s, and says whether it grows. */
 export async function memorySoak(lb: Target, rate: number, seconds: number): Promise<Record<string, unknown>> {
-  say(`memory soak: ${rate} req/s through the balancer for ${seconds} s, RSS every 5 s...`);
+  say(`memory soak (${lb.id}): ${rate} req/s through ${lb.label} for ${seconds} s, RSS every 5 s...`);
   const samples: { tS: number; mib: number }[] = [];
   const began = performance.now();
   const take = () => samples.push({ tS: round((performance.now() - began) / 1000, 1), mib: round(rssMiB([lb.pid]), 1) });
@@ -28,7 +28,7 @@ export async function memorySoak(lb: Target, rate: number, seconds: number): Pro
   await sleep(2000);
   const idleAfter = round(rssMiB([lb.pid]), 1);
   const rr = res.result as FixedRateResult;
-  const soak = { rate, durationS: seconds, ...memoryVerdict(samples), idleAfterMiB: idleAfter, samples, latency: rr.latency, errors: rr.errors, keptRate: rr.keptRate, cpuPct: round(res.cpuPct, 1), windows: rr.windows };
+  const soak = { target: lb.id, rate, durationS: seconds, ...memoryVerdict(samples), idleAfterMiB: idleAfter, samples, latency: rr.latency, errors: rr.errors, keptRate: rr.keptRate, cpuPct: round(res.cpuPct, 1), windows: rr.windows };
   say(`  soak done: ${describeMemory(soak as unknown as MemoryVerdict)}; p99 ${ms(rr.latency.p99)} ms, errors ${rr.errors}`);
   return soak;
 }

@@ -12,18 +12,22 @@ import { bareProxyTarget, DEFAULT_LB_MAIN, DIST, lbTarget, REPO, startUpstreams,
  *   --duration <s>       measured seconds per target (default 10)
  *   --connections <n>    (default 50)
  *   --lb <name=main.js>  profile another build of the balancer too (repeatable), e.g. a patched copy
+ *   --engines <a,b>      run each balancer build on these proxy engines (default http-proxy; e.g. http-proxy,undici)
+ *   --bare <a,b>         bare proxies to profile as references (default http-proxy; also undici, node-http)
  *   --out <dir>          where the .cpuprofile files and summary go (default bench-results/profile-<ts>)
  */
 interface Args {
   durationS: number;
   connections: number;
   lbs: { name: string; main: string }[];
+  engines: string[];
+  bare: ('http-proxy' | 'undici' | 'node-http')[];
   out: string;
 }
 
 function parseArgs(argv: string[]): Args {
   const ts = new Date().toISOString().replace(/[:.]/g, '-');
-  const a: Args = { durationS: 10, connections: 50, lbs: [], out: path.join(REPO, 'bench-results', `profile-${ts}`) };
+  const a: Args = { durationS: 10, connections: 50, lbs: [], engines: ['http-proxy'], bare: ['http-proxy'], out: path.join(REPO, 'bench-results', `profile-${ts}`) };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => {
@@ -36,6 +40,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--lb') {
       const [name, main] = v().split('=');
       a.lbs.push({ name, main: path.resolve(main) });
+    } else if (k === '--engines') a.engines = v().split(',');
+    else if (k === '--bare') {
+      const list = v().split(',');
+      for (const b of list) if (b !== 'http-proxy' && b !== 'undici' && b !== 'node-http') throw new Error(`--bare: expected http-proxy, undici or node-http, got "${b}"`);
+      a.bare = list as Args['bare'];
     } else if (k === '--out') a.out = path.resolve(v());
     else throw new Error(`unknown argument ${k}`);
   }
@@ -52,20 +61,23 @@ async function main(): Promise<void> {
   const up = await startUpstreams(dir);
   const rows: { name: string; rps: number; cpuPct: number; p99: number; summary: ProfileSummary }[] = [];
   const subjects: { name: string; start: (profDir: string) => Promise<Target & { stop: () => Promise<void> }> }[] = [
-    {
-      name: 'http-proxy',
-      start: async (profDir) => {
-        const t = await bareProxyTargetProfiled(dir, up, profDir);
-        return t;
-      },
-    },
-    ...args.lbs.map((lb) => ({
-      name: lb.name,
-      start: async (profDir: string) => {
-        const t = await lbTarget(dir, up, lb.main, { id: `prof-${lb.name}`, execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
-        return { ...t, stop: () => t.proc.stop(10_000) };
-      },
+    // The first bare proxy is the base of the ratios.
+    ...args.bare.map((mode) => ({
+      name: mode,
+      start: (profDir: string) => bareProxyTarget(dir, up, ['--cpu-prof', `--cpu-prof-dir=${profDir}`], mode),
     })),
+    ...args.lbs.flatMap((lb) =>
+      args.engines.map((engine) => {
+        const name = engine === 'http-proxy' ? lb.name : `${lb.name}-${engine}`;
+        return {
+          name,
+          start: async (profDir: string) => {
+            const t = await lbTarget(dir, up, lb.main, { id: `prof-${name}`, execArgv: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], env: { LB_PROXY_ENGINE: engine } });
+            return { ...t, stop: () => t.proc.stop(10_000) };
+          },
+        };
+      }),
+    ),
   ];
   for (const s of subjects) {
     const profDir = path.join(args.out, s.name);
@@ -129,12 +141,6 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(args.out, 'summary.md'), text);
   say('\n' + text);
   say(`profiles and summary in ${args.out}`);
-}
-
-/** The bare proxy with --cpu-prof (it exits through process.exit on SIGTERM, which writes the profile). */
-async function bareProxyTargetProfiled(dir: string, up: Awaited<ReturnType<typeof startUpstreams>>, profDir: string) {
-  const t = await bareProxyTarget(dir, up, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
-  return t;
 }
 
 const onSignal = () => void cleanupAll().then(() => process.exit(130));

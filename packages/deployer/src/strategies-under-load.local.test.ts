@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { LoadChecker, summarize } from '@zdl/loadcheck';
 import { DEFAULT_THRESHOLDS } from './analysis/canary-analysis';
 import { realClock } from './clock';
@@ -10,10 +12,25 @@ import { sleep, startLoad, withLocalLab } from './test-support/local-lab-fixture
 // Blue/green and canary on real local processes under real load (the compose e2e, fast).
 jest.setTimeout(180_000);
 
+/**
+ * Balancer settings each strategy runs under. workers 2: cluster mode, where a switch must reach
+ * every worker and the canary analysis reads metrics summed over the workers. Both proxy engines
+ * (LB_PROXY_ENGINE); the undici one in cluster mode covers its single-process path too (the rolling
+ * deploy test runs all four combinations), so the file stays under a few minutes.
+ */
+const SETTINGS: [number, string][] = [
+  [1, 'http-proxy'],
+  [2, 'http-proxy'],
+  [2, 'undici'],
+];
+
+/** The balancer said which engine it proxied with (its startup line). */
+function expectEngine(lab: { stateFile: { dir: string } }, engine: string): void {
+  expect(fs.readFileSync(path.join(lab.stateFile.dir, 'logs', 'lb.log'), 'utf8')).toContain(`"proxyEngine":"${engine}"`);
+}
+
 describe('blue/green and canary on the local runtime under load', () => {
-  // workers 2: the balancer in cluster mode, where a switch must reach every worker and the canary
-  // analysis reads metrics summed over the workers.
-  it.each([1, 2])('blue/green: 0 failed, and every request routed under the switched split is answered by green (balancer workers: %i)', async (workers) => {
+  it.each(SETTINGS)('blue/green: 0 failed, and every request routed under the switched split is answered by green (balancer workers: %i, engine %s)', async (workers, engine) => {
     await withLocalLab(async (lab, lb) => {
       // The balancer tags each response with the generation of the split that routed it
       // (x-lb-split): the evidence is what the balancer did, not wall-clock stamps.
@@ -53,10 +70,11 @@ describe('blue/green and canary on the local runtime under load', () => {
       expect(after.length).toBeGreaterThan(200);
       expect(new Set(after.map((o) => o.version))).toEqual(new Set(['v2']));
       expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
-    }, { lbEnv: { LB_WORKERS: String(workers) } });
+      expectEngine(lab, engine);
+    }, { lbEnv: { LB_WORKERS: String(workers), LB_PROXY_ENGINE: engine } });
   });
 
-  it.each([1, 2])('canary of a healthy version: each step gets its share ±5 points over ≥1,000 requests, sticky users stay put, promotion with 0 failed (balancer workers: %i)', async (workers) => {
+  it.each(SETTINGS)('canary of a healthy version: each step gets its share ±5 points over ≥1,000 requests, sticky users stay put, promotion with 0 failed (balancer workers: %i, engine %s)', async (workers, engine) => {
     await withLocalLab(async (lab, lb) => {
       const load = startLoad(lab.lbUrl, 250);
       const users = new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 50, userKeys: Array.from({ length: 40 }, (_, i) => `user-${i}`) });
@@ -95,10 +113,11 @@ describe('blue/green and canary on the local runtime under load', () => {
         expect([...byUser.values()].every((v) => v.size === 1)).toBe(true);
       }
       expect(report.final.map((i) => i.version)).toEqual(['v2', 'v2']);
-    }, { lbEnv: { LB_WORKERS: String(workers) } });
+      expectEngine(lab, engine);
+    }, { lbEnv: { LB_WORKERS: String(workers), LB_PROXY_ENGINE: engine } });
   });
 
-  it('canary of a broken version (FAIL_RATE=0.5): rolled back within the first step, failures bounded, back on v1', async () => {
+  it.each(['http-proxy', 'undici'])('canary of a broken version (FAIL_RATE=0.5): rolled back within the first step, failures bounded, back on v1 (engine %s)', async (engine) => {
     await withLocalLab(async (lab, lb) => {
       const load = new LoadChecker({ url: `${lab.lbUrl}/api`, rate: 200 });
       load.start();
@@ -132,6 +151,7 @@ describe('blue/green and canary on the local runtime under load', () => {
       expect(new Set(after.map((o) => o.version))).toEqual(new Set(['v1']));
       expect(report.final.map((i) => i.version)).toEqual(['v1', 'v1']);
       expect((await lb.list()).map((u) => `${u.group}:${u.state}`)).toEqual(['default:healthy', 'default:healthy']);
-    });
+      expectEngine(lab, engine);
+    }, { lbEnv: { LB_PROXY_ENGINE: engine } });
   });
 });

@@ -1,9 +1,10 @@
+import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import { validateConfig } from './config/validate-config';
 import { LoadBalancer } from './lb-server';
 import { createLogger, silentLogger } from './logger';
 import { ScriptedUpstream } from './test-support/raw-http';
-import { request, sleep, TestUpstream, waitFor } from './test-support/test-upstream';
+import { BIG_BODY, request, sleep, TestUpstream, waitFor } from './test-support/test-upstream';
 
 const INTERVAL = 100;
 
@@ -11,14 +12,14 @@ const INTERVAL = 100;
 const ENGINES = ['http-proxy', 'undici'] as const;
 type Engine = (typeof ENGINES)[number];
 
-async function setup(engine: Engine, names = ['a', 'b']) {
+async function setup(engine: Engine, names = ['a', 'b'], proxy: Record<string, unknown> = {}) {
   const ups = await Promise.all(names.map((n) => new TestUpstream(n).start()));
   const config = validateConfig(
     {
       listen: { host: '127.0.0.1', port: 0 },
       upstreams: ups.map((u) => ({ url: u.url, name: u.name })),
       healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
-      proxy: { engine },
+      proxy: { engine, ...proxy },
       admin: { enabled: false },
     },
     'test',
@@ -75,6 +76,49 @@ describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (eng
     expect(r.headers.connection).toBe('keep-alive');
     expect(r.headers['transfer-encoding']).toBe('chunked');
     expect(r.body).toBe('part 1, part 2');
+  });
+
+  it('relays a large body intact to a client that stops reading for a while (backpressure)', async () => {
+    env = await setup(engine, ['a']);
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: env!.lb.port, path: '/big', agent: env!.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.pause();
+        // Socket buffers fill while the client reads nothing; then it reads everything.
+        setTimeout(() => {
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.resume();
+        }, 300);
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    expect(body.length).toBe(BIG_BODY.length);
+    expect(body.equals(BIG_BODY)).toBe(true);
+    // The upstream connection went back to the pool: the next request is answered.
+    expect((await request(env.lb.port, env.agent)).status).toBe(200);
+  });
+
+  it('does not take a connection that opened while the balancer was stalled for one that hangs (connect timer after a stall)', async () => {
+    env = await setup(engine, ['a'], { connectTimeoutMs: 50 });
+    // The process stalls (a starved machine) for 4× the connect timeout just as a connection to the
+    // upstream starts: the kernel completes it meanwhile, and when the loop runs again the connect
+    // timer is due in the same turn as the connection's completion.
+    const stall = () => {
+      const until = performance.now() + 200;
+      while (performance.now() < until);
+    };
+    diagnostics.subscribe('undici:client:beforeConnect', stall);
+    diagnostics.subscribe('net.client.socket', stall);
+    let r;
+    try {
+      r = await request(env.lb.port, env.agent);
+    } finally {
+      diagnostics.unsubscribe('undici:client:beforeConnect', stall);
+      diagnostics.unsubscribe('net.client.socket', stall);
+    }
+    expect(r.status).toBe(200);
+    expect(env.lb.pool.inRotation).toHaveLength(1);
   });
 
   it('proxies POST bodies intact', async () => {
@@ -184,6 +228,43 @@ describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (eng
       expect(Date.now() - began).toBeLessThan(5000);
     } finally {
       await hung.stop();
+    }
+  });
+
+  it('does not abort a GET waiting on the last upstream in rotation when its checks time out (nowhere else to go): it gets the late answer', async () => {
+    // "slow" stops answering for 1.5 s (pings included, as on a starved machine): its checks time
+    // out, it is declared dead; with no other upstream, the waiting GET is left to its own timers.
+    let slowUntil = 0;
+    const slow = await new ScriptedUpstream((head, socket) => {
+      const answer = () =>
+        socket.write(head.startsWith('GET /ping ') ? 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npong' : 'HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n{"instance":"slow"}');
+      const wait = slowUntil - Date.now();
+      if (wait > 0) setTimeout(answer, wait);
+      else answer();
+    }).start();
+    const config = validateConfig(
+      {
+        listen: { host: '127.0.0.1', port: 0 },
+        upstreams: [{ url: slow.url, name: 'slow' }],
+        healthCheck: { intervalMs: INTERVAL, timeoutMs: 50 },
+        proxy: { engine, upstreamTimeoutMs: 20_000 },
+        admin: { enabled: false },
+      },
+      'test',
+    );
+    const lb = new LoadBalancer(config, { log: silentLogger });
+    await lb.start();
+    env = { ups: [], lb, agent: new http.Agent({ keepAlive: true }) };
+    try {
+      await waitFor(() => lb.pool.inRotation.length === 1, 2000, 'slow in rotation');
+      slowUntil = Date.now() + 1500;
+      const pending = request(lb.port, env.agent);
+      await waitFor(() => lb.pool.get('slow')!.state === 'unhealthy', 3000, 'slow declared dead by its checks');
+      const r = await pending;
+      expect(r.status).toBe(200);
+      expect(instanceOf(r)).toBe('slow');
+    } finally {
+      await slow.stop();
     }
   });
 

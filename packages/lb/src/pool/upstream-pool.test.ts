@@ -135,3 +135,30 @@ describe('panic routing (nothing in rotation)', () => {
     expect(pool.inPanic).toBe(false);
   });
 });
+
+describe('hasAlternative (may a request waiting on a dead upstream be sent elsewhere?)', () => {
+  it('names another upstream in rotation not yet tried, or with none in rotation, in the panic fallback', () => {
+    const pool = new UpstreamPool(config);
+    const a = pool.get('a')!;
+    const b = pool.get('b')!;
+    for (const u of pool.all()) u.reportCheck(ok);
+    expect(pool.hasAlternative(a)).toBe(true);
+    expect(pool.hasAlternative(a, new Set([a, b]))).toBe(false);
+    b.setAdmin('draining', 'deploy');
+    expect(pool.hasAlternative(a)).toBe(false); // the last one in rotation
+    // a falls out on failed checks: nothing in rotation, a is the fallback — still nothing other than a.
+    for (let i = 0; i < 3; i++) a.reportCheck({ ok: false, reason: 'timeout' });
+    expect(pool.inRotation).toHaveLength(0);
+    expect(pool.hasAlternative(a)).toBe(false);
+  });
+
+  it('counts the panic fallback when nothing is in rotation', () => {
+    const pool = new UpstreamPool(config);
+    for (const u of pool.all()) u.reportCheck(ok);
+    for (const u of pool.all()) for (let i = 0; i < 3; i++) u.reportCheck({ ok: false, reason: 'timeout' });
+    expect(pool.inRotation).toHaveLength(0);
+    expect(pool.inPanic).toBe(true);
+    expect(pool.hasAlternative(pool.get('a')!)).toBe(true);
+    expect(pool.hasAlternative(pool.get('a')!, new Set([pool.get('b')!]))).toBe(false);
+  });
+});

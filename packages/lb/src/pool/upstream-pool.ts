@@ -209,6 +209,15 @@ export class UpstreamPool {
   }
 
   /**
+   * Whether a request leaving `u` has somewhere else to go: another upstream in rotation (or, with
+   * none in rotation, in the panic fallback) that it has not tried yet.
+   */
+  hasAlternative(u: Upstream, tried?: ReadonlySet<Upstream>): boolean {
+    const other = (x: Upstream) => x !== u && !tried?.has(x);
+    return this.rotation.length > 0 ? this.rotation.some(other) : this.fallback.some(other);
+  }
+
+  /**
    * Chooses the next upstream and counts the request as in flight in the same synchronous step,
    * so a request can never land on an upstream that has just begun draining.
    */

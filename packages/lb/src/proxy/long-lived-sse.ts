@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { rawHeaderValues } from './response-head';
 import type { CloseOutcome, LongLived, LongLivedRegistry } from './long-lived-registry';
 
 /** The balancer's last event on a stream it closes: no `id`, so the client's Last-Event-ID stays the last real event. */
@@ -8,7 +9,8 @@ const BOUNDARY_WAIT_MS = 1000;
 
 /** True for a Server-Sent Events response (`content-type: text/event-stream`). */
 export function isEventStream(res: http.IncomingMessage): boolean {
-  const type = res.headers['content-type'];
+  // The first content-type, as Node's headers object keeps it; read raw so no headers object is built per response.
+  const type = rawHeaderValues(res.rawHeaders, 'content-type')?.[0];
   return typeof type === 'string' && /^\s*text\/event-stream\b/i.test(type);
 }
 

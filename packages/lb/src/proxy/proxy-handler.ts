@@ -34,7 +34,8 @@ class ProxyRequest implements PendingRequest {
   /** The traffic split's generation when the upstream was picked (sent back in x-lb-split). */
   splitGeneration = 0;
   readonly startedAt = performance.now();
-  readonly tried = new Set<Upstream>();
+  /** Upstreams already tried, created on the first retry (most requests have one attempt: no Set for them). */
+  tried?: Set<Upstream> = undefined;
   proxyReq?: UpstreamRequest = undefined;
   timedOut = false;
   connectTimedOut = false;
@@ -51,14 +52,19 @@ class ProxyRequest implements PendingRequest {
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
+    private readonly pool: UpstreamPool,
   ) {}
 
   /**
    * The upstream was declared unreachable while we waited for it. A request that never connected,
    * or an idempotent one, is aborted (and retried elsewhere); a POST already sent is left to finish
-   * or time out, since the host may only be slow and the request may have had effects.
+   * or time out, since the host may only be slow and the request may have had effects. With
+   * nowhere else to go (the last upstream in rotation, mid-deploy, whose checks timed out on a
+   * starved machine), nothing is aborted: that would turn a late answer into a certain 502; the
+   * request's own timers (connect, upstream silence) still bound it.
    */
   abortAsDead(): void {
+    if (this.upstream && !this.pool.hasAlternative(this.upstream, this.tried)) return;
     const neverConnected = !this.proxyReq || this.proxyReq.socket?.connecting === true;
     if (!neverConnected && !isIdempotent(this.req.method)) return;
     this.abortedAsDead = true;
@@ -71,6 +77,9 @@ class ProxyRequest implements PendingRequest {
     this.timedOut = this.connectTimedOut = this.abortedAsDead = this.abortedBeforeConnect = false;
   }
 }
+
+/** For errors that need a listener but no action (the response's failure is handled on 'close'). */
+function ignore(): void {}
 
 /** Timeouts the traffic server applies to clients (see createTrafficServer). */
 export interface ClientTimeouts {
@@ -109,7 +118,7 @@ export class ProxyHandler {
   }
 
   readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const ctx = new ProxyRequest(req, res);
+    const ctx = new ProxyRequest(req, res, this.pool);
     res.once('close', () => this.guard(ctx, () => this.finish(ctx)));
     this.guard(ctx, () => this.begin(ctx));
   };
@@ -150,7 +159,7 @@ export class ProxyHandler {
     }
     ctx.splitGeneration = this.pool.splitGeneration;
     ctx.upstream = ctx.lastTried = upstream;
-    ctx.tried.add(upstream);
+    ctx.tried?.add(upstream);
     upstream.pending.add(ctx);
     const body = ctx.body!;
     const source = body.stream();
@@ -184,8 +193,14 @@ export class ProxyHandler {
     // Only new connections can hang in connect (a host gone without RST); pooled ones are open.
     if (socket?.connecting) {
       const timer = setTimeout(() => {
-        ctx.connectTimedOut = true;
-        proxyReq.destroy();
+        // After a stall of this process (a starved machine), a due timer runs before the I/O that
+        // completed meanwhile (timers come first in Node's event loop): look again once that I/O
+        // has been handled, so a connection that did open is not taken for one that hangs.
+        setImmediate(() => {
+          if (!socket.connecting || ctx.proxyReq !== proxyReq) return;
+          ctx.connectTimedOut = true;
+          proxyReq.destroy();
+        });
       }, this.options.connectTimeoutMs);
       socket.once('connect', () => clearTimeout(timer));
       socket.once('close', () => clearTimeout(timer));
@@ -222,14 +237,14 @@ export class ProxyHandler {
         res.destroy();
       }),
     );
-    proxyRes.on('error', () => {});
+    proxyRes.on('error', ignore);
     if (!this.onEventStream?.(upstream, proxyRes, res)) proxyRes.pipe(res);
   }
 
   /** The upstream answered something we cannot pass on: 502 to the client, a failure against the upstream. */
   private badResponse(ctx: ProxyRequest, upstream: Upstream, proxyRes: http.IncomingMessage, problem: string): void {
     proxyRes.resume();
-    proxyRes.on('error', () => {});
+    proxyRes.on('error', ignore);
     ctx.proxyReq?.destroy();
     this.log.warn('invalid upstream response', { upstream: upstream.name, problem });
     this.pool.reportPassiveFailure(upstream, { ok: false, reason: `invalid response: ${problem}` });
@@ -248,8 +263,10 @@ export class ProxyHandler {
     const failure = classifyProxyError(err, ctx);
     ctx.lastFailure = failure;
     const reused = ctx.proxyReq?.reusedSocket === true;
-    // An upstream already declared dead has been counted; every other failure counts against it.
-    if (failure.kind !== 'dead') {
+    // An upstream already declared dead has been counted (and so have the requests it took with it,
+    // connected or not: counting them again would declare it dead again as soon as it recovers);
+    // every other failure counts against it.
+    if (failure.kind !== 'dead' && !ctx.abortedAsDead) {
       this.pool.reportPassiveFailure(upstream, {
         ok: false,
         reason: `request failed: ${failure.code} ${err.code ?? err.message}`,
@@ -269,6 +286,7 @@ export class ProxyHandler {
       this.log.info('retrying on next upstream', { upstream: upstream.name, code: failure.code, error: err.code ?? err.message, reusedSocket: reused, method: ctx.req.method });
       upstream.retries++;
       this.metrics?.retry(upstream);
+      (ctx.tried ??= new Set()).add(upstream);
       this.release(ctx);
       ctx.resetAttempt();
       this.attempt(ctx);

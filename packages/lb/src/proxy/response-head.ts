@@ -8,6 +8,18 @@ import { connectionTokens } from './outgoing-headers';
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 const OURS = new Set(['x-upstream', 'x-lb-split']);
+/** MAYBE_DROPPED[n] is 1 when some header above is n characters long. */
+const MAYBE_DROPPED = new Uint8Array(32);
+for (const name of [...HOP_BY_HOP, ...OURS]) MAYBE_DROPPED[name.length] = 1;
+
+/** Every value of header `name` (lowercase) in a raw [name, value, ...] list, or undefined when absent. */
+export function rawHeaderValues(raw: string[], name: string): string[] | undefined {
+  let out: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === name.length && raw[i].toLowerCase() === name) (out ??= []).push(raw[i + 1]);
+  }
+  return out;
+}
 
 /** What we may write for an upstream's response, or why it cannot be passed on. */
 export type ResponseHead = { ok: true; status: number; message: string; headers: string[] } | { ok: false; problem: string };
@@ -26,13 +38,22 @@ export function responseHead(proxyRes: http.IncomingMessage, upstream: string, s
   if (!Number.isInteger(status) || status < 200 || status > 599) return { ok: false, problem: `invalid status ${status}` };
   const message = proxyRes.statusMessage ?? '';
   if (!REASON.test(message)) return { ok: false, problem: 'control character in the status message' };
+  // Read from the raw list (not proxyRes.headers, which Node and the undici engine build lazily:
+  // a whole object per response for one header).
   const raw = proxyRes.rawHeaders;
-  const named = connectionTokens(proxyRes.headers.connection);
+  const connection = rawHeaderValues(raw, 'connection');
+  // "Connection: keep-alive" (most upstreams) names nothing beyond the hop-by-hop set: no Set for it.
+  const plain = connection?.length === 1 && /^\s*(keep-alive|close)\s*$/i.test(connection[0]);
+  let named = plain ? undefined : connectionTokens(connection);
+  if (named !== undefined && [...named].every((t) => HOP_BY_HOP.has(t) || t === 'close')) named = undefined;
   const headers: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || OURS.has(lower) || named?.has(lower)) continue;
+    // Only names of a hop-by-hop length need lowercasing (most headers are none of these).
+    if (named !== undefined || MAYBE_DROPPED[name.length] === 1) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || OURS.has(lower) || named?.has(lower)) continue;
+    }
     headers.push(name, raw[i + 1]);
   }
   headers.push('x-upstream', upstream, 'x-lb-split', String(splitGeneration));

@@ -1,5 +1,4 @@
 import diagnostics from 'node:diagnostics_channel';
-import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type net from 'node:net';
 import { Readable } from 'node:stream';
@@ -140,11 +139,6 @@ function subscribeSendHeaders(): void {
   });
 }
 
-/** Stands for the connection until it opens (the request path's connect timer listens to it). */
-class ConnectionState extends EventEmitter {
-  connecting = true;
-}
-
 class AbortedError extends Error {
   readonly code = 'UND_ERR_ABORTED';
 }
@@ -154,7 +148,15 @@ class AbortedError extends Error {
  * the response head go to attempt.onError once; after it, they end the response stream.
  */
 class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
-  readonly socket = new ConnectionState();
+  /**
+   * Stands for the connection until it opens (the request path's connect timer listens to it):
+   * the request itself, with one slot per event (the request path registers one listener for each),
+   * rather than an EventEmitter per request.
+   */
+  readonly socket = this;
+  connecting = true;
+  private onSocketConnect?: () => void;
+  private onSocketClose?: () => void;
   reusedSocket = false;
   aborted = false;
   private abortUpstream?: (err?: Error) => void;
@@ -163,6 +165,20 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
   private silence?: NodeJS.Timeout;
 
   constructor(private readonly attempt: Attempt) {}
+
+  once(event: 'connect' | 'close', listener: () => void): this {
+    if (event === 'connect') this.onSocketConnect = chain(this.onSocketConnect, listener);
+    else this.onSocketClose = chain(this.onSocketClose, listener);
+    return this;
+  }
+
+  /** Like EventEmitter.once: each listener runs at most once. */
+  private emitSocket(event: 'connect' | 'close'): void {
+    const listener = event === 'connect' ? this.onSocketConnect : this.onSocketClose;
+    if (event === 'connect') this.onSocketConnect = undefined;
+    else this.onSocketClose = undefined;
+    listener?.();
+  }
 
   /**
    * The request path's silence timer (`upstreamTimeoutMs`), restarted by every byte from the
@@ -194,8 +210,8 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
     this.abortUpstream = abort;
     if (this.aborted) return abort(new AbortedError('request aborted by the balancer'));
     connecting = this;
-    this.socket.connecting = false;
-    this.socket.emit('connect');
+    this.connecting = false;
+    this.emitSocket('connect');
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -211,20 +227,18 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.silence?.refresh();
-    return this.response ? this.response.push(chunk) : true;
+    return this.response ? this.response.deliver(chunk) : true;
   }
 
   onComplete(): void {
     clearTimeout(this.silence);
-    this.socket.emit('close');
-    if (!this.response) return;
-    this.response.complete = true;
-    this.response.push(null);
+    this.emitSocket('close');
+    this.response?.finish();
   }
 
   onError(err: Error): void {
     clearTimeout(this.silence);
-    this.socket.emit('close');
+    this.emitSocket('close');
     if (this.response) this.response.destroy(err);
     else if (!this.aborted) this.fail(err);
   }
@@ -232,9 +246,19 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
   private fail(err: Error): void {
     if (this.settled) return;
     this.settled = true;
-    this.socket.emit('close');
+    this.emitSocket('close');
     this.attempt.onError(asParseError(err));
   }
+}
+
+/** Two listeners in one slot (rare: the request path registers one per event). */
+function chain(first: (() => void) | undefined, second: () => void): () => void {
+  return first
+    ? () => {
+        first();
+        second();
+      }
+    : second;
 }
 
 /**
@@ -247,11 +271,19 @@ function asParseError(err: Error): NodeJS.ErrnoException {
   return Object.assign(new Error(`invalid response head: ${e.message.split('\n').join(' ')}`), { code: 'HPE_INVALID_RESPONSE' });
 }
 
-/** The fields of http.IncomingMessage the request path reads, over an undici response. */
+/**
+ * The fields of http.IncomingMessage the request path reads, over an undici response. A Readable
+ * (the event-stream relay reads it as one); when the request path pipes it to the client and
+ * nothing else reads it (every plain response), the body goes straight from undici to the client
+ * instead, with the same backpressure (undici pauses until the client's socket drains) and the same
+ * end: 'close', with `complete` telling a whole body from a cut one.
+ */
 class UndiciResponse extends Readable {
   readonly rawHeaders: string[] = [];
-  readonly headers: http.IncomingHttpHeaders = {};
+  private parsedHeaders?: http.IncomingHttpHeaders;
   complete = false;
+  private direct?: http.ServerResponse;
+  private waitingDrain = false;
 
   constructor(
     readonly statusCode: number,
@@ -261,16 +293,57 @@ class UndiciResponse extends Readable {
     private readonly abortUpstream: () => void,
   ) {
     super();
+    for (let i = 0; i < raw.length; i++) this.rawHeaders.push(raw[i].toString('latin1'));
+  }
+
+  /** Built on first read, as Node's IncomingMessage does (the request path reads rawHeaders). */
+  get headers(): http.IncomingHttpHeaders {
+    if (this.parsedHeaders) return this.parsedHeaders;
+    const headers: http.IncomingHttpHeaders = {};
+    const raw = this.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i].toString('latin1');
-      const value = raw[i + 1].toString('latin1');
-      this.rawHeaders.push(name, value);
-      const lower = name.toLowerCase();
-      const prev = this.headers[lower];
-      if (prev === undefined) this.headers[lower] = lower === 'set-cookie' ? [value] : value;
+      const lower = raw[i].toLowerCase();
+      const value = raw[i + 1];
+      const prev = headers[lower];
+      if (prev === undefined) headers[lower] = lower === 'set-cookie' ? [value] : value;
       else if (Array.isArray(prev)) prev.push(value);
-      else this.headers[lower] = `${prev}, ${value}`;
+      else headers[lower] = `${prev}, ${value}`;
     }
+    return (this.parsedHeaders = headers);
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(dest: T, options?: { end?: boolean }): T {
+    const plain = !this.direct && options?.end !== false && this.readableFlowing === null && this.readableLength === 0 && this.listenerCount('data') === 0 && !this.destroyed;
+    if (!plain) return super.pipe(dest, options);
+    this.direct = dest as unknown as http.ServerResponse;
+    return dest;
+  }
+
+  /** A body chunk from the upstream; false asks undici to pause until resumeUpstream(). */
+  deliver(chunk: Buffer): boolean {
+    const dest = this.direct;
+    if (!dest) return this.push(chunk);
+    // The client left: the request path aborts the upstream request (on the response's 'close').
+    if (dest.destroyed) return true;
+    if (dest.write(chunk) || this.waitingDrain) return true;
+    this.waitingDrain = true;
+    dest.once('drain', () => {
+      this.waitingDrain = false;
+      this.resumeUpstream();
+    });
+    return false;
+  }
+
+  /** The upstream's body is complete. */
+  finish(): void {
+    this.complete = true;
+    if (!this.direct) {
+      this.push(null);
+      return;
+    }
+    this.direct.end();
+    // 'close', as a Readable read to its end emits it (complete, so nothing is aborted).
+    this.destroy();
   }
 
   override _read(): void {

@@ -1,6 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** The body of GET /big: 8 MiB with a byte pattern, so a reordered or lost chunk shows. */
+export const BIG_BODY = Buffer.alloc(8 * 1024 * 1024, 0).map((_, i) => (i * 31 + (i >> 16)) & 0xff);
+
 /** A real loopback upstream that can be killed and revived on the same port, for proxy tests. */
 export class TestUpstream {
   private server?: http.Server;
@@ -33,6 +36,20 @@ export class TestUpstream {
         ]);
         res.write('part 1, ');
         setTimeout(() => res.end('part 2'), 5);
+        return;
+      }
+      if (req.url === '/big') {
+        // 8 MiB in 64 KiB writes, more than any socket buffer: the proxy has to honour backpressure.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_BODY.length });
+        let at = 0;
+        const more = () => {
+          while (at < BIG_BODY.length) {
+            const chunk = BIG_BODY.subarray(at, (at += 65_536));
+            if (!res.write(chunk)) return void res.once('drain', more);
+          }
+          res.end();
+        };
+        more();
         return;
       }
       const chunks: Buffer[] = [];
