@@ -184,15 +184,16 @@ export class ComposeReplicasRuntime implements Runtime {
     if (this.o.target) r.images[this.o.target.version] = this.o.target.image;
     const clean = !r.pending && r.helpers.length === 0 && r.slots.every((s) => s.id !== undefined);
     if (clean) {
-      const byId = new Map(r.slots.map((s) => [s.id, s]));
-      const taken = new Set<string>();
-      const slots: Placed[] = [];
+      // Known slots keep their place and name; containers new to the record follow, by number.
+      const live = new Set(running.map((c) => c.id));
+      const slots: Placed[] = r.slots.filter((s) => live.has(s.id!));
+      const taken = new Set(slots.map((s) => s.slot));
       for (const c of running) {
-        const known = byId.get(c.id);
-        let slot = known?.slot ?? `${this.o.service}-${c.number}`;
+        if (slots.some((s) => s.id === c.id)) continue;
+        let slot = `${this.o.service}-${c.number}`;
         for (let k = 1; taken.has(slot); k++) slot = `${this.o.service}-${c.number}.${k}`;
         taken.add(slot);
-        slots.push({ slot, id: c.id, version: known?.version ?? this.versionOf(r, c) });
+        slots.push({ slot, id: c.id, version: this.versionOf(r, c) });
         r.images[slots[slots.length - 1].version] ??= c.image;
       }
       r.slots = slots;
