@@ -99,6 +99,14 @@ export class ComposeReplicasRuntime implements Runtime {
   readonly overrideFile: string;
   /** Upstream name → container id, for instances this process has described. */
   private readonly ids = new Map<string, string>();
+  /** Every read-modify-write of the record runs alone (a batch's old replicas are stopped concurrently). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
 
   constructor(
     private readonly o: ComposeReplicasOptions,
@@ -178,12 +186,12 @@ export class ComposeReplicasRuntime implements Runtime {
    * pending scale-up, no empty slot): replicas added by `docker compose up --scale` become slots,
    * replicas removed by hand leave. An unfinished record is left as it is, for the repair.
    */
-  private async record(): Promise<{ r: ReplicaRecord; running: Container[] }> {
+  private async loadRecord(resync = true): Promise<{ r: ReplicaRecord; running: Container[] }> {
     const running = (await this.containers()).filter((c) => c.running);
     const r: ReplicaRecord = this.readRecord() ?? { v: 1, slots: [], helpers: [], images: {} };
     if (this.o.target) r.images[this.o.target.version] = this.o.target.image;
     const clean = !r.pending && r.helpers.length === 0 && r.slots.every((s) => s.id !== undefined);
-    if (clean) {
+    if (clean && resync) {
       // Known slots keep their place and name; containers new to the record follow, by number.
       const live = new Set(running.map((c) => c.id));
       const slots: Placed[] = r.slots.filter((s) => live.has(s.id!));
@@ -200,6 +208,10 @@ export class ComposeReplicasRuntime implements Runtime {
     }
     this.writeRecord(r);
     return { r, running };
+  }
+
+  private record(): Promise<{ r: ReplicaRecord; running: Container[] }> {
+    return this.exclusive(() => this.loadRecord());
   }
 
   // ---- the balancer ---------------------------------------------------------------------------
@@ -290,27 +302,32 @@ export class ComposeReplicasRuntime implements Runtime {
    * the slots' own instances when `asSlots`).
    */
   private async scaleUp(slots: string[], version: string, env: Record<string, string>, role: string, asSlots: boolean): Promise<Instance[]> {
-    const { r } = await this.record();
-    const image = this.imageFor(r, version);
+    const image = this.imageFor((await this.record()).r, version);
     await this.settleDiscovery();
     const before = await this.containers(true);
     const running = before.filter((c) => c.running).length;
-    r.pending = { role, since: new Date().toISOString() };
-    this.writeRecord(r);
+    await this.exclusive(async () => {
+      const { r } = await this.loadRecord();
+      r.pending = { role, since: new Date().toISOString() };
+      this.writeRecord(r);
+    });
     this.writeOverride(image, env);
     await this.compose(['up', '-d', '--no-deps', '--no-recreate', '--no-build', '--scale', `${this.o.service}=${running + slots.length}`, this.o.service]);
     const known = new Set(before.map((c) => c.id));
     const news = (await this.containers()).filter((c) => c.running && !known.has(c.id));
     const placed: Placed[] = slots.map((slot, i) => ({ slot, id: news[i]?.id, version }));
-    for (const [i, c] of news.entries()) {
-      if (i < slots.length && asSlots) {
-        const s = r.slots.find((x) => x.slot === slots[i]);
-        if (s) Object.assign(s, { id: c.id, version });
-        else r.slots.push({ slot: slots[i], id: c.id, version });
-      } else r.helpers.push({ slot: slots[i] ?? this.o.service, id: c.id, version, role });
-    }
-    delete r.pending;
-    this.writeRecord(r);
+    await this.exclusive(async () => {
+      const { r } = await this.loadRecord();
+      for (const [i, c] of news.entries()) {
+        if (i < slots.length && asSlots) {
+          const s = r.slots.find((x) => x.slot === slots[i]);
+          if (s) Object.assign(s, { id: c.id, version });
+          else r.slots.push({ slot: slots[i], id: c.id, version });
+        } else r.helpers.push({ slot: slots[i] ?? this.o.service, id: c.id, version, role });
+      }
+      delete r.pending;
+      this.writeRecord(r);
+    });
     if (news.length !== slots.length) {
       throw new DeployError('DEPLOY_ERR_RUNTIME', `docker compose started ${news.length} new ${this.o.service} containers, expected ${slots.length}`);
     }
@@ -343,20 +360,22 @@ export class ComposeReplicasRuntime implements Runtime {
 
   /** Replicas are interchangeable: "stopping" one removes its container (the set shrinks by one). */
   async stop(instance: Instance): Promise<void> {
-    const { r, running } = await this.record();
-    const id = this.ids.get(instance.name) ?? r.slots.find((s) => s.slot === instance.slot)?.id;
+    const id = this.ids.get(instance.name) ?? (await this.record()).r.slots.find((s) => s.slot === instance.slot)?.id;
     if (id) await this.removeContainer(id);
-    const slot = r.slots.find((s) => s.id !== undefined && s.id === id);
-    if (slot) delete slot.id;
-    r.helpers = r.helpers.filter((h) => h.id !== id && running.some((c) => c.id === h.id));
-    this.writeRecord(r);
+    await this.exclusive(async () => {
+      // Not brought up to date with Docker first: that would drop the slot instead of emptying it.
+      const { r, running } = await this.loadRecord(false);
+      const slot = r.slots.find((s) => s.id !== undefined && s.id === id);
+      if (slot) delete slot.id;
+      r.helpers = r.helpers.filter((h) => h.id !== id && running.some((c) => c.id === h.id));
+      this.writeRecord(r);
+    });
   }
 
   /** Fills an empty slot (a repair): one more replica of `version`. */
   async start(slot: string, version: string, env: Record<string, string> = {}): Promise<Instance> {
     const [inst] = await this.scaleUp([slot], version, env, 'slot', true);
-    const { r } = await this.record();
-    this.settleOverride(r);
+    this.settleOverride((await this.record()).r);
     return inst;
   }
 
@@ -370,9 +389,13 @@ export class ComposeReplicasRuntime implements Runtime {
   }
 
   async removeBeside(instance: Instance): Promise<void> {
-    const { r } = await this.record();
-    const id = this.ids.get(instance.name) ?? r.helpers.find((h) => h.slot === instance.slot && h.version === instance.version)?.id;
+    const id = this.ids.get(instance.name) ?? (await this.record()).r.helpers.find((h) => h.slot === instance.slot && h.version === instance.version)?.id;
     if (id) await this.removeContainer(id);
+    await this.exclusive(() => this.forgetHelper(id));
+  }
+
+  private async forgetHelper(id: string | undefined): Promise<void> {
+    const { r } = await this.loadRecord();
     r.helpers = r.helpers.filter((h) => h.id !== id);
     if (r.pending) {
       // A scale-up the deployer died during: done with once no container outside the record runs.
@@ -383,8 +406,12 @@ export class ComposeReplicasRuntime implements Runtime {
     this.settleOverride(r);
   }
 
-  async adopt(helper: Instance, slot: string): Promise<void> {
-    const { r } = await this.record();
+  adopt(helper: Instance, slot: string): Promise<void> {
+    return this.exclusive(() => this.adoptNow(helper, slot));
+  }
+
+  private async adoptNow(helper: Instance, slot: string): Promise<void> {
+    const { r } = await this.loadRecord();
     const id = this.ids.get(helper.name);
     const h = r.helpers.find((x) => x.id === id);
     if (!h) return;
