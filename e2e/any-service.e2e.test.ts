@@ -156,7 +156,10 @@ describe('any compose service with N replicas, discovered by DNS (real container
   });
 
   it('canary of the example service under load: steps 10, 50, 100 pass, promoted with 0 failed, v4 everywhere', async () => {
-    const { result, g, p, get } = await underLoad('--image', 'zdl/example-web:v4', '--strategy', 'canary', '--canary-steps', '10,50,100', '--step-duration', '3s', '--analysis-interval', '500ms');
+    const { result, g, p, get } = await underLoad('--image', 'zdl/example-web:v4', '--strategy', 'canary', '--canary-steps', '10,50,100', '--step-duration', '3s', '--analysis-interval', '500ms',
+      // This case proves zero failures and a uniform version, not the latency judgement (strategies.e2e
+      // does): on the shared 2-core machine a p99 of a 3 s window swings by hundreds of ms.
+      '--p99-slack', '2s');
     expect(result.code).toBe(0);
     expect(summarize(g).failed).toBe(0);
     expect(summarize(p).failed).toBe(0);

@@ -127,6 +127,18 @@ export class ComposeReplicasRuntime implements Runtime {
   }
 
   private async containers(all = false): Promise<Container[]> {
+    // A container listed by `ps` may be removed before `inspect` reads it (a batch's old replicas
+    // are removed concurrently): list again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.containersOnce(all);
+      } catch (err) {
+        if (attempt >= 5 || !/No such object/i.test((err as Error).message)) throw err;
+      }
+    }
+  }
+
+  private async containersOnce(all: boolean): Promise<Container[]> {
     const ids = (await this.compose(['ps', '-q', ...(all ? ['-a'] : []), this.o.service])).trim().split('\n').filter(Boolean);
     if (ids.length === 0) return [];
     const raw = JSON.parse(await this.run('docker', ['inspect', ...ids])) as {
