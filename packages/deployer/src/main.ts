@@ -74,6 +74,7 @@ async function setupReplicas(args: CliArgs, composeFile: string, envFile: string
       service: args.service!,
       port: settings.port,
       dnsName: settings.dnsName,
+      healthPath: settings.healthPath,
       stateDir: path.join(dir, '.lab', 'compose', project),
       ...(args.image ? { target: { image: args.image, version: args.version } } : {}),
     },

@@ -61,15 +61,16 @@ function fakeBalancer(cs: C[]) {
   const stale: string[] = [];
   const removed = new Set<string>();
   let reads = 0;
+  const checks = { path: '/healthz' };
   const view = async (): Promise<DiscoveryView> => {
     reads++;
     const live = cs.filter((c) => c.running).map((c) => c.ip);
     return {
-      upstreams: live.filter((ip) => !removed.has(ip)).map((ip) => ({ name: `web@${ip}:5000` })),
+      upstreams: live.filter((ip) => !removed.has(ip)).map((ip) => ({ name: `web@${ip}:5000`, lastCheck: `GET ${checks.path} → 200` })),
       discovery: [{ dns: 'web', port: 5000, addresses: [...live, ...stale] }],
     };
   };
-  return { view, stale, removed, reads: () => reads };
+  return { view, stale, removed, checks, reads: () => reads };
 }
 
 function setup(images = ['zdl/example-web:v1', 'zdl/example-web:v1', 'zdl/example-web:v1']) {
@@ -84,6 +85,7 @@ function setup(images = ['zdl/example-web:v1', 'zdl/example-web:v1', 'zdl/exampl
     service: 'web',
     port: 5000,
     dnsName: 'web',
+    healthPath: '/healthz',
     target: { image: 'zdl/example-web:v2', version: 'v2' },
     stateDir: path.join(dir, '.lab', 'compose', 'p'),
     discoveryTimeoutMs: 5000,
@@ -173,6 +175,16 @@ describe('ComposeReplicasRuntime (scripted docker CLI and balancer)', () => {
     const refilled = await rt.start('web-1', 'v1');
     expect(refilled).toEqual({ slot: 'web-1', name: 'web@10.0.0.2:5000', url: 'http://10.0.0.2:5000', version: 'v1' });
     expect(docker.calls.find((c) => c.includes(' up '))).toMatch(/--scale web=3 web$/);
+  });
+
+  it('refuses, before changing anything, a balancer that checks another path than the service\'s health path', async () => {
+    const { rt, lb } = setup();
+    lb.checks.path = '/ping';
+    await expect(rt.list()).rejects.toThrow(
+      "the balancer checks /ping on web (last check: GET /ping → 200) but its health path is /healthz (--health-path or the label zdl.health-path): set the balancer's healthCheck.path to it",
+    );
+    lb.checks.path = '/healthz';
+    expect(await rt.list()).toHaveLength(3);
   });
 
   it('says clearly when the balancer has no {dns, port} entry for the service, or the image is missing', async () => {

@@ -8,7 +8,8 @@ import type { BesideRole, Instance, Runtime, SlotView } from './runtime';
 
 /** What the balancer's DNS discovery shows (GET /upstreams on its admin API): injected. */
 export interface DiscoveryView {
-  upstreams: { name: string }[];
+  /** `lastCheck` is the balancer's last health check of it, e.g. `GET /healthz → 200`. */
+  upstreams: { name: string; lastCheck?: string }[];
   discovery: { dns: string; port: number; addresses: readonly string[] }[];
 }
 
@@ -23,6 +24,8 @@ export interface ComposeReplicasOptions {
   port: number;
   /** The name the balancer resolves (its `{dns, port}` entry): the service name unless the label zdl.dns says otherwise. */
   dnsName: string;
+  /** The service's health path (--health-path, or the label zdl.health-path): the balancer must check that one. */
+  healthPath?: string;
   /** The image the deploy starts for `version` (--image, --version). */
   target?: { image: string; version: string };
   /** The lab's state folder for this project (.lab/compose/<project>): the override file and the replica record. */
@@ -348,13 +351,28 @@ export class ComposeReplicasRuntime implements Runtime {
 
   // ---- Runtime --------------------------------------------------------------------------------
 
+  /**
+   * The replicas, in slot order. Checked first (every strategy lists before it changes anything):
+   * the balancer must check the service's own health path, or no new replica would ever be
+   * healthy there and the deploy would only time out.
+   */
   async list(): Promise<Instance[]> {
     const { r, running } = await this.record();
-    const listed = new Set((await this.balancer().catch(() => undefined))?.upstreams.map((u) => u.name));
+    const view = await this.balancer().catch(() => undefined);
+    const listed = new Set(view?.upstreams.map((u) => u.name));
     const out: Instance[] = [];
     for (const s of r.slots) {
       const c = running.find((x) => x.id === s.id);
       if (c) out.push(this.describe(c, s.slot, s.version, listed));
+    }
+    const mine = new Set(out.map((i) => i.name));
+    const checked = view?.upstreams.find((u) => mine.has(u.name) && u.lastCheck)?.lastCheck;
+    const path = checked && /^[A-Z]+ (\S+) /.exec(checked)?.[1];
+    if (this.o.healthPath && path && path !== this.o.healthPath) {
+      throw new DeployError(
+        'DEPLOY_ERR_PRECONDITION',
+        `the balancer checks ${path} on ${this.o.service} (last check: ${checked}) but its health path is ${this.o.healthPath} (--health-path or the label zdl.health-path): set the balancer's healthCheck.path to it`,
+      );
     }
     return out;
   }
