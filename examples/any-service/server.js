@@ -25,5 +25,6 @@ const server = http.createServer((req, res) => {
 // Longer than the balancer's idle upstream sockets (4 s), so the balancer always closes first.
 server.keepAliveTimeout = 15_000;
 server.listen(port, () => console.log(`example web ${version} on :${port}`));
-// No SIGTERM handler on purpose: as PID 1 behind `init: true`, SIGTERM ends the process at once.
+// No graceful shutdown: SIGTERM ends the process at once, requests in flight and all (the handler
+// is only there because Node as PID 1, without `init: true`, would ignore SIGTERM altogether).
 process.on('SIGTERM', () => process.exit(0));

@@ -171,9 +171,16 @@ export class ComposeReplicasRuntime implements Runtime {
     return inst;
   }
 
+  /**
+   * Stops and removes a container, then waits until the balancer's discovery has let its address
+   * go, so that neither the next scale-up nor a user's `docker compose up --scale` right after the
+   * deploy can start a container on an address the balancer still holds.
+   */
   private async removeContainer(id: string): Promise<void> {
+    const ips = (await this.containers()).find((c) => c.id === id)?.ips ?? [];
     await this.run('docker', ['stop', '-t', String(this.o.stopTimeoutS ?? 15), id]).catch(() => undefined);
     await this.run('docker', ['rm', '-f', id]).catch(() => undefined);
+    if (ips.length > 0) await this.settleDiscovery(ips).catch(() => undefined);
   }
 
   // ---- the record -----------------------------------------------------------------------------
@@ -245,16 +252,20 @@ export class ComposeReplicasRuntime implements Runtime {
   }
 
   /**
-   * Waits (bounded) until every address the balancer's discovery holds for the service is an
-   * upstream it routes to: a removed replica's address is forgotten only after a few lookups, and
-   * Docker hands that address to the next container at once.
+   * Waits (bounded) until the balancer's discovery has forgotten every address it no longer routes
+   * to and no running replica holds (`only`: just these): a removed replica's address leaves only
+   * after a few lookups, and Docker hands it to the next container at once, whose upstream the
+   * balancer would then never add (for it, the address never went away).
    */
-  private async settleDiscovery(): Promise<void> {
+  private async settleDiscovery(only?: readonly string[]): Promise<void> {
     const until = this.clock.now() + (this.o.discoveryTimeoutMs ?? 30_000);
     for (;;) {
       const { view, addresses } = await this.entry();
       const names = new Set(view.upstreams.map((u) => u.name));
-      const stale = addresses.filter((a) => !names.has(`${this.o.dnsName}@${a.includes(':') ? `[${a}]` : a}:${this.o.port}`));
+      const held = only ? new Set<string>() : new Set((await this.containers()).filter((c) => c.running).flatMap((c) => c.ips));
+      const stale = addresses.filter(
+        (a) => (only ? only.includes(a) : !held.has(a)) && !names.has(`${this.o.dnsName}@${a.includes(':') ? `[${a}]` : a}:${this.o.port}`),
+      );
       if (stale.length === 0 || this.clock.now() >= until) return;
       await this.clock.sleep(this.o.pollMs ?? 200);
     }

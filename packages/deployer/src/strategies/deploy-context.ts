@@ -252,17 +252,20 @@ export class DeployContext {
       await Promise.all(more.map((m) => this.bringIn(m.slot, m, o.healthTimeoutMs, group)));
       fresh.push(...more);
     }
-    for (const [i, b] of old.entries()) {
-      const began = this.clock.now();
-      await this.takeOut(b.slot, b, o.drainTimeoutMs);
-      await this.step(b.slot, 'stop', () => this.runtime.stop(b), () => `${b.name} (${b.version}) stopped and removed`);
-      await this.runtime.adopt?.(fresh[i], b.slot);
-      const entry = report.slots.find((s) => s.slot === b.slot);
-      if (entry) {
-        entry.result = 'updated';
-        entry.ms = this.clock.now() - began;
-      }
-    }
+    // The old replicas carry no traffic any more: retired together.
+    await Promise.all(
+      old.map(async (b, i) => {
+        const began = this.clock.now();
+        await this.takeOut(b.slot, b, o.drainTimeoutMs);
+        await this.step(b.slot, 'stop', () => this.runtime.stop(b), () => `${b.name} (${b.version}) stopped and removed`);
+        await this.runtime.adopt?.(fresh[i], b.slot);
+        const entry = report.slots.find((s) => s.slot === b.slot);
+        if (entry) {
+          entry.result = 'updated';
+          entry.ms = this.clock.now() - began;
+        }
+      }),
+    );
     await this.step('*', 'cleanup', () => this.unlabel(fresh));
   }
 
