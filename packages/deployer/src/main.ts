@@ -15,6 +15,8 @@ import { HttpLbAdmin } from './lb-client/http-lb-admin';
 import { composeTokenFile, resolveAdminToken } from './lb-client/resolve-admin-token';
 import { execRunner } from './runtime/command-runner';
 import { COMPOSE_PASSTHROUGH_ENV, ComposeRuntime } from './runtime/compose-runtime';
+import { ComposeReplicasRuntime } from './runtime/compose-replicas-runtime';
+import { readServiceSettings } from './runtime/service-settings';
 import { LocalRuntime } from './runtime/local-runtime';
 import { LocalStateFile } from './runtime/local-state';
 import type { Runtime } from './runtime/runtime';
@@ -29,7 +31,7 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
-function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
+async function setup(args: CliArgs): Promise<{ runtime: Runtime; lb: HttpLbAdmin }> {
   if (args.runtime === 'local') {
     const state = new LocalStateFile(path.resolve(args.state));
     if (!state.exists()) throw new DeployError('DEPLOY_ERR_PRECONDITION', `no local lab found (${args.state}); start one with "npm run lab:local"`);
@@ -40,6 +42,7 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
   if (!fs.existsSync(composeFile)) throw new DeployError('DEPLOY_ERR_ARGS', `--compose-file: ${args.composeFile} not found`);
   const envFile = path.resolve(args.envFile ?? path.join(path.dirname(composeFile), '.env'));
   const unsupported = Object.keys(args.env).filter((k) => !(COMPOSE_PASSTHROUGH_ENV as readonly string[]).includes(k));
+  if (args.service) return setupReplicas(args, composeFile, envFile);
   if (unsupported.length > 0) {
     throw new DeployError('DEPLOY_ERR_ARGS', `--env: ${unsupported.join(', ')} not passed to compose containers (supported: ${COMPOSE_PASSTHROUGH_ENV.join(', ')})`);
   }
@@ -51,6 +54,35 @@ function setup(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
     execRunner,
   );
   return { runtime, lb: new HttpLbAdmin(args.adminUrl ?? DEPLOY_DEFAULTS.adminUrl, token) };
+}
+
+/** Any compose service with N replicas, discovered by the balancer through DNS (compose-replicas-runtime.ts). */
+async function setupReplicas(args: CliArgs, composeFile: string, envFile: string): Promise<{ runtime: Runtime; lb: HttpLbAdmin }> {
+  const given = args.project ?? process.env.COMPOSE_PROJECT_NAME;
+  const dir = path.dirname(composeFile);
+  const settings = await readServiceSettings(execRunner, [...(given ? ['-p', given] : []), '-f', composeFile, ...(fs.existsSync(envFile) ? ['--env-file', envFile] : [])], dir, args.service!, args);
+  // Without -p, the project compose itself would use (the file's `name:`, else its folder's name).
+  const project = given ?? settings.project;
+  // The balancer's token file lives in the .lab folder beside the compose file, one folder per project.
+  const { token } = resolveAdminToken({ flag: args.token, env: process.env.LB_ADMIN_TOKEN, envFile, tokenFile: composeTokenFile(dir, project) });
+  const lb = new HttpLbAdmin(args.adminUrl ?? DEPLOY_DEFAULTS.adminUrl, token);
+  const runtime = new ComposeReplicasRuntime(
+    {
+      project,
+      composeFile,
+      envFile,
+      service: args.service!,
+      port: settings.port,
+      dnsName: settings.dnsName,
+      healthPath: settings.healthPath,
+      stateDir: path.join(dir, '.lab', 'compose', project),
+      ...(args.image ? { target: { image: args.image, version: args.version } } : {}),
+    },
+    execRunner,
+    () => lb.discoveryView(),
+    realClock,
+  );
+  return { runtime, lb };
 }
 
 async function main(): Promise<void> {
@@ -81,7 +113,7 @@ async function main(): Promise<void> {
   let runtime: Runtime;
   let lb: HttpLbAdmin;
   try {
-    ({ runtime, lb } = setup(args));
+    ({ runtime, lb } = await setup(args));
     // Nothing changes before we know the balancer answers and accepts our token.
     await lb.list();
   } catch (err) {

@@ -40,9 +40,14 @@ export interface CliArgs {
   p99SlackMs: number;
   minRequests: number;
   canaryInstances: number;
+  /** Any compose service with N replicas (compose-replicas-runtime.ts): its name, the image to deploy, its port and health path. */
+  service?: string;
+  image?: string;
+  port?: number;
+  healthPath?: string;
 }
 
-type Section = 'deploy' | 'blue-green' | 'canary' | 'crash safety' | 'connection' | 'compose' | 'local';
+type Section = 'deploy' | 'blue-green' | 'canary' | 'crash safety' | 'connection' | 'compose' | 'any compose service' | 'local';
 
 /** One option: how it is read, where it applies, and its line in --help. */
 interface OptionDef {
@@ -171,6 +176,31 @@ export const OPTIONS: Record<string, OptionDef> = {
       return list.length > 0 ? list : problem('expected a comma-separated list of compose services');
     },
   },
+  service: {
+    key: 'service',
+    arg: '<name>',
+    help: 'deploy the replicas of this compose service (any image; the balancer discovers them by DNS)',
+    section: 'any compose service',
+    forStatus: true,
+    read: (v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? v : problem(`"${v}" is not a compose service name`)),
+  },
+  image: {
+    key: 'image',
+    arg: '<image:tag>',
+    help: 'the image to deploy (--version defaults to its tag)',
+    section: 'any compose service',
+    read: (v) => (/^[a-z0-9][a-z0-9._\/:@-]*$/.test(v) && !/\s/.test(v) ? v : problem(`"${v}" is not an image reference like myorg/web:2.1`)),
+  },
+  port: { key: 'port', arg: '<n>', help: 'the port it listens on', shown: 'its label zdl.port', section: 'any compose service', forStatus: true, read: number(1, 65535, true) },
+  'health-path': {
+    key: 'healthPath',
+    arg: '</path>',
+    help: "its health path (the balancer's healthCheck.path must be it)",
+    shown: 'its label zdl.health-path, else /ping',
+    section: 'any compose service',
+    forStatus: true,
+    read: (v) => (/^\/[\x21-\x7e]*$/.test(v) ? v : problem(`expected a path starting with /, got "${v}"`)),
+  },
   state: { key: 'state', arg: '<file>', help: "the local lab's state file", shown: D.state, section: 'local', forStatus: true },
 };
 
@@ -180,6 +210,7 @@ export function usage(): string {
     '       npm run rolling-deploy -- --version <v> [options]',
     '       npm run deploy -- status [--json -]        the lab now: upstreams, split, lock, last deploy',
     '       npm run deploy -- --recover                only repair what an interrupted deploy left',
+    '       npm run deploy -- --compose-file <file> --service <name> --image <image:tag> [--strategy s] [options]',
   ];
   let section: Section | undefined;
   for (const [name, o] of Object.entries(OPTIONS)) {
@@ -277,6 +308,14 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     if ((out.command === 'recover' || out.command === 'rollback') && out.version) {
       problems.push(`--${out.command === 'recover' ? 'recover' : 'rollback'}: takes no --version (${out.command === 'recover' ? 'it only repairs' : 'it swaps traffic back to the running blue set'})`);
     }
+    // Any compose service: the version shown is the image's tag unless --version says otherwise.
+    if (out.image && !used.includes('version')) {
+      const tag = /:([^:/@]+)$/.exec(out.image)?.[1];
+      if (tag && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag)) out.version = tag;
+      else problems.push(`--image: "${out.image}" has no usable tag; give --version`);
+    }
+    if (out.command === 'deploy' && out.service && !out.image) problems.push('--image: required with --service (the image to deploy, e.g. --image myorg/web:2.1)');
+    if (out.image && !out.service) problems.push('--image: only applies with --service <compose service>');
     if (out.command === 'deploy' && !out.version && !used.includes('version')) problems.push('--version: required (the version to deploy, e.g. --version v2)');
   }
   if (problems.length > 0) throw new DeployError('DEPLOY_ERR_ARGS', problems.join('\n'));

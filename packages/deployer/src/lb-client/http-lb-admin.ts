@@ -29,6 +29,11 @@ export class HttpLbAdmin implements LbAdmin, DeployLockApi {
     return (await this.call<{ upstreams: UpstreamStatus[] }>('get', '/upstreams')).upstreams;
   }
 
+  /** The upstreams with what the balancer's DNS discovery holds for each `{dns, port}` entry. */
+  discoveryView(): Promise<{ upstreams: UpstreamStatus[]; discovery: { dns: string; port: number; addresses: string[]; error?: string }[] }> {
+    return this.call('get', '/upstreams');
+  }
+
   async get(name: string): Promise<UpstreamStatus | undefined> {
     try {
       return await this.call<UpstreamStatus>('get', `/upstreams/${encodeURIComponent(name)}`);

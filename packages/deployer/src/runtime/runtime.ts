@@ -26,6 +26,21 @@ export interface SlotView {
  */
 export interface Runtime {
   readonly kind: string;
+  /**
+   * How instances are placed. `slots` (the default when absent): each slot is a fixed place that a
+   * new version refills (compose services client-1/client-2, local slots). `replicas`: the slots are
+   * interchangeable replicas of one service, so an instance started beside an old one *takes its
+   * place* (adopt) once the old one is gone: nothing is refilled, and the set never drops below its
+   * size. The strategies branch on this capability, not on the runtime's kind.
+   */
+  readonly placement?: 'slots' | 'replicas';
+  /**
+   * Replica sets: starts one new instance beside each of `slots` in one step (docker-rollout's
+   * scale-up by the batch); the instances are returned in the order of `slots`.
+   */
+  startBesideMany?(slots: string[], version: string, env?: Record<string, string>, role?: BesideRole): Promise<Instance[]>;
+  /** Replica sets: `helper` (started beside) now fills `slot`, whose own instance was stopped. */
+  adopt?(helper: Instance, slot: string): Promise<void>;
   /** The service's instances now, one per slot, in slot order. */
   list(): Promise<Instance[]>;
   /** Anything to do before instances of `version` can start (build the image). */

@@ -45,7 +45,7 @@ export async function blueGreenDeploy(ctx: DeployContext, o: BlueGreenOptions): 
     });
     await ctx.step('*', 'prepare', () => ctx.runtime.prepare(o.version), () => `version ${o.version}`);
     try {
-      for (const b of blues) greens.push(await ctx.step(b.slot, 'start-beside', () => ctx.runtime.startBeside(b.slot, o.version, o.env, 'green'), (i) => i.name));
+      greens.push(...(await ctx.startBesideAll(blues.map((b) => b.slot), o.version, o.env, 'green')));
       await Promise.all(greens.map((g) => ctx.bringIn(g.slot, g, o.healthTimeoutMs, GREEN)));
     } catch (err) {
       // Interrupted (or the lock lost): no rollback of our own; the repair that follows makes every slot consistent.

@@ -51,9 +51,7 @@ export async function canaryDeploy(ctx: DeployContext, o: CanaryOptions): Promis
     });
     await ctx.step('*', 'prepare', () => ctx.runtime.prepare(o.version), () => `version ${o.version}`);
     try {
-      for (const b of baseline.slice(0, o.canaryInstances)) {
-        canaries.push(await ctx.step(b.slot, 'start-beside', () => ctx.runtime.startBeside(b.slot, o.version, o.env, 'canary'), (i) => i.name));
-      }
+      canaries.push(...(await ctx.startBesideAll(baseline.slice(0, o.canaryInstances).map((b) => b.slot), o.version, o.env, 'canary')));
       // Registered and enabled, but at 0% it only gets requests that force the canary group.
       await Promise.all(canaries.map((c) => ctx.bringIn(c.slot, c, o.healthTimeoutMs, CANARY)));
       let lastBaseline: GroupStats | undefined;

@@ -4,7 +4,7 @@ import type { DeployReport, Reporter, StepName, StepRecord } from '../deploy-rep
 import { DeployError } from '../lb-client/deploy-error';
 import type { StepObserver } from '../journal/deploy-journal';
 import type { LbAdmin } from '../lb-client/lb-admin';
-import type { Instance, Runtime } from '../runtime/runtime';
+import type { BesideRole, Instance, Runtime } from '../runtime/runtime';
 import { describeDrain } from '../lb-client/lb-admin';
 
 export interface DeployOptions {
@@ -133,8 +133,19 @@ export class DeployContext {
   /** Registers an instance without traffic, waits for the balancer to see it healthy, then enables it. */
   async bringIn(slot: string, inst: Instance, healthTimeoutMs: number, group?: string): Promise<void> {
     await this.observe(() => this.observer?.registering(inst.name));
-    await this.step(slot, 'register', () => this.lb.add({ url: inst.url, name: inst.name, enabled: false, version: inst.version, ...(group ? { group } : {}) }), () =>
-      group ? `${inst.url} in group ${group}` : inst.url,
+    await this.step(
+      slot,
+      'register',
+      async () => {
+        // A replica the balancer discovered by DNS is already listed (enabled, out of rotation until
+        // its first passing check): it is not added twice, only moved to its group and given its
+        // version. Its group is set before any split gives that group traffic (blue/green and
+        // canary set the split first), and a group absent from the split gets none meanwhile.
+        const known = this.runtime.placement === 'replicas' ? await this.lb.get(inst.name) : undefined;
+        if (!known) return this.lb.add({ url: inst.url, name: inst.name, enabled: false, version: inst.version, ...(group ? { group } : {}) });
+        return this.lb.patch(inst.name, { version: inst.version, ...(group ? { group } : {}) });
+      },
+      () => (group ? `${inst.url} in group ${group}` : inst.url),
     );
     await this.step(slot, 'health', () => this.waitHealthy(inst.name, healthTimeoutMs));
     await this.step(slot, 'enable', () => this.lb.enable(inst.name));
@@ -206,6 +217,7 @@ export class DeployContext {
     o: DeployOptions,
     group: string,
   ): Promise<void> {
+    if (this.runtime.placement === 'replicas') return this.retireReplicas(report, old, helpers, o, group);
     for (const b of old) {
       const began = this.clock.now();
       await this.takeOut(b.slot, b, o.drainTimeoutMs);
@@ -223,6 +235,49 @@ export class DeployContext {
       await this.step(h.slot, 'remove-beside', () => this.runtime.removeBeside(h));
     }
     await this.step('*', 'cleanup', () => this.unlabel(old));
+  }
+
+  /**
+   * Replica sets: the new instances started beside (green, canary) become the replicas. Capacity
+   * first: as many more new instances as old ones are missing (a canary of 1 beside 5 replicas gets
+   * 4 more) join `group`, which carries the traffic by now; then the old replicas, drained already
+   * or carrying no traffic, are taken out, stopped and removed, each new one adopted in an old one's
+   * slot; last, the split is cleared and the new set goes back to the default group.
+   */
+  private async retireReplicas(report: DeployReport, old: Instance[], helpers: Instance[], o: DeployOptions, group: string): Promise<void> {
+    const fresh = [...helpers];
+    const missing = old.slice(fresh.length);
+    if (missing.length > 0) {
+      const more = await this.startBesideAll(missing.map((m) => m.slot), o.version, o.env, 'surge');
+      await Promise.all(more.map((m) => this.bringIn(m.slot, m, o.healthTimeoutMs, group)));
+      fresh.push(...more);
+    }
+    // The old replicas carry no traffic any more: retired together.
+    await Promise.all(
+      old.map(async (b, i) => {
+        const began = this.clock.now();
+        await this.takeOut(b.slot, b, o.drainTimeoutMs);
+        await this.step(b.slot, 'stop', () => this.runtime.stop(b), () => `${b.name} (${b.version}) stopped and removed`);
+        await this.runtime.adopt?.(fresh[i], b.slot);
+        const entry = report.slots.find((s) => s.slot === b.slot);
+        if (entry) {
+          entry.result = 'updated';
+          entry.ms = this.clock.now() - began;
+        }
+      }),
+    );
+    await this.step('*', 'cleanup', () => this.unlabel(fresh));
+  }
+
+  /** Starts one new instance beside each slot: in one step where the runtime can (replica sets), else one by one. */
+  async startBesideAll(slots: string[], version: string, env: Record<string, string>, role: BesideRole): Promise<Instance[]> {
+    const many = this.runtime.startBesideMany?.bind(this.runtime);
+    if (many && slots.length > 0) {
+      return this.step('*', 'start-beside', () => many(slots, version, env, role), (list) => `${list.length} × ${version} (${role}): ${list.map((i) => i.name).join(', ')}`);
+    }
+    const out: Instance[] = [];
+    for (const slot of slots) out.push(await this.step(slot, 'start-beside', () => this.runtime.startBeside(slot, version, env, role), (i) => i.name));
+    return out;
   }
 
   /** Back to one pool: no traffic split, and every slot in the default group. */

@@ -32,6 +32,10 @@ export async function rollingDeploy(ctx: DeployContext, options: DeployOptions):
         if (same) report.slots.find((s) => s.slot === inst.slot)!.result = 'unchanged';
         return !same;
       });
+      if (ctx.runtime.placement === 'replicas') {
+        await replaceReplicas(ctx, batch, options, report);
+        continue;
+      }
       const results = await Promise.allSettled(batch.map((inst) => replaceSlot(ctx, inst, options, report)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
@@ -89,6 +93,39 @@ async function replaceSlot(ctx: DeployContext, old: Instance, o: DeployOptions, 
   }
   entry.result = 'updated';
   entry.ms = ctx.clock.now() - began;
+}
+
+/**
+ * Replica sets (docker-rollout's idiom): the batch's new instances start beside the old ones in one
+ * scale-up, and only once the balancer reports every one of them healthy are the old ones drained,
+ * stopped and removed, each new one taking an old one's place. Capacity never drops below the set's
+ * size. A new instance that is not healthy in time: the batch's new instances are removed, the old
+ * ones never stopped serving.
+ */
+async function replaceReplicas(ctx: DeployContext, batch: Instance[], o: DeployOptions, report: DeployReport): Promise<void> {
+  if (batch.length === 0) return;
+  const began = ctx.clock.now();
+  const entries = batch.map((old) => report.slots.find((s) => s.slot === old.slot)!);
+  let fresh: Instance[] = [];
+  try {
+    fresh = await ctx.startBesideAll(batch.map((b) => b.slot), o.version, o.env, 'surge');
+    await Promise.all(fresh.map((f) => ctx.bringIn(f.slot, f, o.healthTimeoutMs)));
+  } catch (err) {
+    if (ctx.stopping) throw err;
+    ctx.reporter.message(`new ${o.version} replicas failed: removing them; the old replicas kept serving throughout`);
+    await Promise.all(fresh.map((f) => ctx.takeOut(f.slot, f, o.drainTimeoutMs).catch(() => undefined).then(() => ctx.discard(f.slot, f, true).catch(() => undefined))));
+    for (const e of entries) e.result = 'rolled-back';
+    throw err;
+  }
+  await Promise.all(
+    batch.map(async (old, i) => {
+      await ctx.takeOut(old.slot, old, o.drainTimeoutMs);
+      await ctx.step(old.slot, 'stop', () => ctx.runtime.stop(old), () => `${old.name} (${old.version}) stopped and removed`);
+      await ctx.runtime.adopt?.(fresh[i], old.slot);
+      entries[i].result = 'updated';
+      entries[i].ms = ctx.clock.now() - began;
+    }),
+  );
 }
 
 /** Puts the previous version back in its slot after a failed replacement. */
