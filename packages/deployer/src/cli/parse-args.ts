@@ -11,7 +11,7 @@ export interface CliArgs {
   command: Command;
   strategy: Strategy;
   version: string;
-  runtime: 'compose' | 'local';
+  runtime: 'compose' | 'local' | 'swarm';
   batchSize: number;
   drainTimeoutMs: number;
   healthTimeoutMs: number;
@@ -40,9 +40,13 @@ export interface CliArgs {
   p99SlackMs: number;
   minRequests: number;
   canaryInstances: number;
+  /** swarm: the stack, its service (without the stack prefix) and the image repository (tag = version). */
+  stack?: string;
+  service?: string;
+  image?: string;
 }
 
-type Section = 'deploy' | 'blue-green' | 'canary' | 'crash safety' | 'connection' | 'compose' | 'local';
+type Section = 'deploy' | 'blue-green' | 'canary' | 'crash safety' | 'connection' | 'compose' | 'local' | 'swarm';
 
 /** One option: how it is read, where it applies, and its line in --help. */
 interface OptionDef {
@@ -97,7 +101,7 @@ export const OPTIONS: Record<string, OptionDef> = {
     section: 'deploy',
     read: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v) ? v : problem(`"${v}" is not a valid version (letters, digits, ".", "_", "-"; it becomes an image tag)`)),
   },
-  runtime: { key: 'runtime', arg: 'compose|local', help: 'where the instances run', shown: D.runtime, section: 'deploy', read: oneOf('compose', 'local'), forStatus: true },
+  runtime: { key: 'runtime', arg: 'compose|local|swarm', help: 'where the instances run', shown: D.runtime, section: 'deploy', read: oneOf('compose', 'local', 'swarm'), forStatus: true },
   'batch-size': { key: 'batchSize', arg: '<n>', help: 'instances replaced at once', shown: String(D.batchSize), section: 'deploy', only: 'rolling', read: number(1, 1000, true) },
   'drain-timeout': { key: 'drainTimeoutMs', arg: '<t>', help: 'wait for in-flight requests before stopping', shown: ms(D.drainTimeoutMs), section: 'deploy', read: duration() },
   'health-timeout': { key: 'healthTimeoutMs', arg: '<t>', help: 'time for a new instance to become healthy', shown: ms(D.healthTimeoutMs), section: 'deploy', read: duration(1) },
@@ -172,6 +176,9 @@ export const OPTIONS: Record<string, OptionDef> = {
     },
   },
   state: { key: 'state', arg: '<file>', help: "the local lab's state file", shown: D.state, section: 'local', forStatus: true },
+  stack: { key: 'stack', arg: '<name>', help: 'swarm stack', shown: `$ZDL_STACK or ${D.project}`, section: 'swarm', forStatus: true, read: (v) => (/^[a-z0-9][a-z0-9_-]{0,39}$/.test(v) ? v : problem(`"${v}" is not a stack name (lower-case letters, digits, - and _)`)) },
+  service: { key: 'service', arg: '<name>', help: 'the service to deploy (swarm: within the stack)', shown: 'client', section: 'swarm', forStatus: true, read: (v) => (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(v) ? v : problem(`"${v}" is not a service name`)) },
+  image: { key: 'image', arg: '<repo>', help: 'image repository of the service; the tag is the version', shown: 'zdl/swarm-client', section: 'swarm', forStatus: true, read: (v) => (/^[a-z0-9][a-z0-9._/:-]*$/.test(v) && !/:[^/]*$/.test(v.replace(/^[^/]*:\d+\//, '')) ? v : problem(`"${v}" is not an image repository without a tag (the tag is the version)`)) },
 };
 
 export function usage(): string {
