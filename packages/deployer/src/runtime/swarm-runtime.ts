@@ -27,7 +27,8 @@ export const SWARM_PASSTHROUGH_ENV = ['LATENCY_MS', 'FAIL_RATE', 'STARTUP_DELAY_
 
 /** The same cheap check as swarm/stack.yml: Swarm's start-first update waits for it. */
 export const SWARM_HEALTH_CMD = (port: number) =>
-  `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /ping HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '`;
+  // --health-cmd runs under /bin/sh (dash, no /dev/tcp): hand it to bash.
+  `bash -c "exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET /ping HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"`;
 
 /** One task of a service as `docker service ps` shows it. */
 export interface SwarmTask {
@@ -314,7 +315,7 @@ export class SwarmRuntime implements Runtime {
 
   private async waitForTask<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
     const began = this.clock.now();
-    const limit = this.o.taskTimeoutMs ?? 120_000;
+    const limit = this.o.taskTimeoutMs ?? 60_000;
     for (;;) {
       const r = await probe();
       if (r !== undefined) return r;
