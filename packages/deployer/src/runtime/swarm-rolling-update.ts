@@ -68,7 +68,7 @@ export async function swarmRollingUpdate(ctx: DeployContext, rt: SwarmRuntime, o
       const [status, tasks, ups] = await Promise.all([rt.updateStatus(), rt.tasks(), ctx.lb.list()]);
       const fresh = status && status.startedAt !== before?.startedAt ? status : undefined;
       const byName = new Map(ups.map((u) => [u.name, u]));
-      for (const t of tasks) await follow(ctx, rt, t, oldIds.has(t.id), seen, byName);
+      for (const t of tasks) await follow(ctx, rt, t, oldIds.has(t.id), t.version === o.version, seen, byName);
       const state = fresh?.state ?? 'starting';
       if (state === 'completed') {
         const now = await rt.list();
@@ -104,7 +104,7 @@ export async function swarmRollingUpdate(ctx: DeployContext, rt: SwarmRuntime, o
   }
 }
 
-async function follow(ctx: DeployContext, rt: SwarmRuntime, t: SwarmTask, isOld: boolean, seen: Map<string, Seen>, ups: Map<string, { health: string }>): Promise<void> {
+async function follow(ctx: DeployContext, rt: SwarmRuntime, t: SwarmTask, isOld: boolean, isNewVersion: boolean, seen: Map<string, Seen>, ups: Map<string, { health: string }>): Promise<void> {
   const now = ctx.clock.now();
   const slot = `${rt.serviceName.slice(rt.serviceName.indexOf('_') + 1)}.${t.slotNo}`;
   const name = `${rt.serviceName}.${t.slotNo}.${t.id}`;
@@ -113,6 +113,23 @@ async function follow(ctx: DeployContext, rt: SwarmRuntime, t: SwarmTask, isOld:
     await ctx.record({ slot, step, ok, ms: now - s!.since, detail });
     s!.since = now;
   };
+  if (!isOld && !isNewVersion) {
+    // A task Swarm started on the previous version: its rollback (or a restart during it).
+    if (!s) {
+      s = { slot, name, since: now };
+      seen.set(t.id, s);
+      await ctx.begin(slot, 'rollback');
+    }
+    if (!s.healthy && !s.failed && ups.get(name)?.health === 'healthy') {
+      s.healthy = true;
+      await mark('rollback', true, `task ${t.id.slice(0, 12)} (${t.version}) healthy in the balancer`);
+    }
+    if (!s.healthy && !s.failed && (DONE.has(t.current) || t.desired === 'shutdown')) {
+      s.failed = true;
+      await mark('rollback', false, `task ${t.id.slice(0, 12)} (${t.version}) ${t.current}${t.error ? `: ${t.error}` : ''}`);
+    }
+    return;
+  }
   if (!isOld) {
     if (!s) {
       s = { slot, name, since: now };

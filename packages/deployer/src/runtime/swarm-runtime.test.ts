@@ -10,6 +10,7 @@ interface Task {
   current: string;
   ip: string;
   env: string[];
+  image: string;
 }
 
 /**
@@ -22,14 +23,14 @@ function fakeSwarm() {
   const spec = { image: 'zdl/swarm-client:v1', env: ['PORT=8081', 'APP_VERSION=v1', 'ANNOUNCE_NAME={{.Task.Name}}'], replicas: 2 };
   const helpers = new Map<string, { labels: Record<string, string>; env: string[] }>();
   let n = 0;
-  const task = (service: string, slot: number, env: string[]): Task => ({ id: `t${++n}`, service, slot, desired: 'Running', current: 'Running 1 second ago', ip: `10.0.9.${n}`, env });
+  const task = (service: string, slot: number, env: string[]): Task => ({ id: `t${++n}`, service, slot, desired: 'Running', current: 'Running 1 second ago', ip: `10.0.9.${n}`, env, image: spec.image });
   const tasks: Task[] = [task('s1_client', 1, spec.env), task('s1_client', 2, spec.env), { ...task('s1_client', 1, spec.env), desired: 'Shutdown', current: 'Shutdown 1 minute ago' }];
   const arg = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
   const run: CommandRunner = async (cmd, args) => {
     calls.push([cmd, ...args].join(' '));
     const last = args[args.length - 1];
     if (args[0] === 'service' && args[1] === 'ps') {
-      return tasks.filter((t) => t.service === args[2]).map((t) => `${t.id}|${t.service}.${t.slot}|${t.desired}|${t.current}|`).join('\n');
+      return tasks.filter((t) => t.service === args[2]).map((t) => `${t.id}|${t.service}.${t.slot}|${t.desired}|${t.current}||${t.image}`).join('\n');
     }
     if (args[0] === 'inspect') {
       const t = tasks.find((x) => x.id === last)!;
@@ -81,7 +82,9 @@ const options = { stack: 's1', service: 'client', image: 'zdl/swarm-client', bui
 describe('SwarmRuntime (scripted docker CLI)', () => {
   it('lists the running task of each slot under the name it registers itself with (its task name) and its overlay address', async () => {
     const { run } = fakeSwarm();
-    expect(await new SwarmRuntime(options, run, new FakeClock()).list()).toEqual([
+    const rt = new SwarmRuntime(options, run, new FakeClock());
+    expect((await rt.tasks()).map((t) => `${t.id} ${t.slotNo} ${t.desired} ${t.current} ${t.version}`)).toEqual(['t1 1 running running v1', 't2 2 running running v1', 't3 1 shutdown shutdown v1']);
+    expect(await rt.list()).toEqual([
       { slot: 'client.1', name: 's1_client.1.t1', url: 'http://10.0.9.1:8081', version: 'v1' },
       { slot: 'client.2', name: 's1_client.2.t2', url: 'http://10.0.9.2:8081', version: 'v1' },
     ]);

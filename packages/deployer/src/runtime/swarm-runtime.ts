@@ -39,6 +39,8 @@ export interface SwarmTask {
   /** "Running 5 seconds ago" → "running". */
   current: string;
   error: string;
+  /** The version its image is tagged with. */
+  version: string;
 }
 
 /** Swarm's UpdateStatus of a service (undefined: never updated). */
@@ -89,13 +91,14 @@ export class SwarmRuntime implements Runtime {
 
   /** Every task of a service with its desired and current state, newest first (as docker lists them). */
   async tasks(service = this.serviceName): Promise<SwarmTask[]> {
-    const out = await this.docker(['service', 'ps', service, '--no-trunc', '--format', '{{.ID}}|{{.Name}}|{{.DesiredState}}|{{.CurrentState}}|{{.Error}}']);
+    const out = await this.docker(['service', 'ps', service, '--no-trunc', '--format', '{{.ID}}|{{.Name}}|{{.DesiredState}}|{{.CurrentState}}|{{.Error}}|{{.Image}}']);
     const tasks: SwarmTask[] = [];
     for (const line of out.split('\n')) {
-      const [id, name, desired, current, error] = line.trim().split('|');
+      const [id, name, desired, current, error, image] = line.trim().split('|');
       if (!id || !name) continue;
       const slotNo = Number(/\.(\d+)$/.exec(name.trim())?.[1] ?? '1');
-      tasks.push({ id, slotNo, desired: desired.toLowerCase(), current: (current ?? '').split(' ')[0].toLowerCase(), error: error ?? '' });
+      const version = /:([^:/@]+)(@.*)?$/.exec(image ?? '')?.[1] ?? 'unknown';
+      tasks.push({ id, slotNo, desired: desired.toLowerCase(), current: (current ?? '').split(' ')[0].toLowerCase(), error: error ?? '', version });
     }
     return tasks;
   }
