@@ -53,12 +53,19 @@ export async function swarmRollingUpdate(ctx: DeployContext, rt: SwarmRuntime, o
       return await ctx.finishReport(report);
     }
     await ctx.step('*', 'prepare', () => rt.prepare(o.version), () => `image for ${o.version}`);
-    const before = await rt.updateStatus();
-    const oldIds = new Set((await rt.tasks()).map((t) => t.id));
+    // The service's spec already asks for this version (an interrupted deploy started the update,
+    // and Swarm went on with it): follow that update instead of starting one that changes nothing.
+    const running = spec.image.endsWith(`:${o.version}`) && spec.env.APP_VERSION === o.version && Object.entries(o.env).every(([k, v]) => spec.env[k] === v);
+    const before = running ? undefined : await rt.updateStatus();
+    // Old: the tasks that run now, except those already on the version.
+    const oldIds = new Set((await rt.tasks()).filter((t) => !running || t.version !== o.version).map((t) => t.id));
     const began = ctx.clock.now();
-    await ctx.step('*', 'start', () => rt.startRollingUpdate(o.version, o.env, { parallelism: o.batchSize, delayMs: o.pauseMs, monitorMs: o.monitorMs }), () =>
-      `docker service update ${rt.serviceName}: start-first, parallelism ${o.batchSize}, monitor ${o.monitorMs} ms, failure action rollback`,
-    );
+    if (running) ctx.reporter.message(`${rt.serviceName} is already being moved to ${o.version} (an earlier deploy started it): following Swarm's update`);
+    else {
+      await ctx.step('*', 'start', () => rt.startRollingUpdate(o.version, o.env, { parallelism: o.batchSize, delayMs: o.pauseMs, monitorMs: o.monitorMs }), () =>
+        `docker service update ${rt.serviceName}: start-first, parallelism ${o.batchSize}, monitor ${o.monitorMs} ms, failure action rollback`,
+      );
+    }
     const batches = Math.ceil(Math.max(1, old.length) / o.batchSize);
     const budgetMs = batches * (o.healthTimeoutMs + o.monitorMs + o.pauseMs) + o.drainTimeoutMs;
     const seen = new Map<string, Seen>();
@@ -73,7 +80,7 @@ export async function swarmRollingUpdate(ctx: DeployContext, rt: SwarmRuntime, o
       if (state === 'completed') {
         const now = await rt.list();
         const allNew = now.length === old.length && now.every((i) => i.version === o.version && byName.get(i.name)?.health === 'healthy');
-        const oldGone = old.every((i) => !byName.has(i.name));
+        const oldGone = old.filter((i) => i.version !== o.version || !running).every((i) => !byName.has(i.name) || now.some((n) => n.name === i.name));
         if (allNew && oldGone) break;
       }
       if (state === 'rollback_completed' || state === 'rollback_paused' || state === 'paused') {
