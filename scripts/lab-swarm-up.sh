@@ -21,7 +21,7 @@ stack="${ZDL_STACK:-zdl}"
 export LB_PORT="${LB_PORT:-8080}" LB_ADMIN_PORT="${LB_ADMIN_PORT:-8090}"
 LOCAL_IMAGE=zdl/node:20-local
 NODE_IMAGE="${NODE_IMAGE:-$LOCAL_IMAGE}"
-export LB_IMAGE="${LB_IMAGE:-zdl/swarm-lb:latest}" CLIENT_IMAGE="${CLIENT_IMAGE:-zdl/swarm-client}" CLIENT_VERSION="${CLIENT_VERSION:-v1}"
+export LB_IMAGE="${LB_IMAGE:-zdl/swarm-lb:latest}" CLIENT_IMAGE="${CLIENT_IMAGE:-zdl/swarm-client}"
 
 command -v docker >/dev/null 2>&1 || bash scripts/install-docker.sh
 state_root=.lab/swarm
@@ -38,6 +38,13 @@ if [ "$node_state" = inactive ]; then
 elif [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" != true ]; then
   zdl_die "this engine is in a swarm ($node_state) but not a manager: run this on a manager node"
 fi
+
+# The version to run: what the stack's service runs now if it exists (running lab:swarm again after
+# a deploy must not roll the service back), else v1.
+if [ -z "${CLIENT_VERSION:-}" ]; then
+  CLIENT_VERSION="$(docker service inspect --format '{{range .Spec.TaskTemplate.ContainerSpec.Env}}{{println .}}{{end}}' "${stack}_client" 2>/dev/null | sed -n 's/^APP_VERSION=//p' | head -n1 || true)"
+fi
+export CLIENT_VERSION="${CLIENT_VERSION:-v1}"
 
 # --- secrets: generated once per stack, kept in .lab/swarm/<stack>/ (0600) --------------------
 new_token() { (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$1"); }
