@@ -84,7 +84,7 @@ export async function swarmRollingUpdate(ctx: DeployContext, rt: SwarmRuntime, o
         if (allNew && oldGone) break;
       }
       if (state === 'rollback_completed' || state === 'rollback_paused' || state === 'paused') {
-        const who = asked ? 'the deployer asked Swarm for it' : 'Swarm (failure_action rollback)';
+        const who = asked ? `the deployer (docker service rollback: not done within ${budgetMs} ms)` : 'Swarm (failure_action rollback)';
         const failedTask = [...seen.values()].find((s) => s.failed);
         await waitForOld(ctx, rt, o);
         for (const s of report.slots) s.result = 'rolled-back';
