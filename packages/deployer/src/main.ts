@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   let lb: HttpLbAdmin;
   try {
     ({ runtime, lb } = setup(args));
+    if (runtime instanceof SwarmRuntime) await runtime.check();
     // Nothing changes before we know the balancer answers and accepts our token.
     await lb.list();
   } catch (err) {

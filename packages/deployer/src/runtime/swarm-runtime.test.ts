@@ -151,6 +151,20 @@ describe('SwarmRuntime (scripted docker CLI)', () => {
     expect(slots.map((v) => `${v.slot} ${v.version} ${v.running?.name ?? '-'}`)).toEqual(['client.1 v1 s1_client.1.t1', 'client.2 v1 -']);
   });
 
+  it('check(): refuses an engine that is no swarm manager and a service that does not exist, before anything changes', async () => {
+    const answers: Record<string, string | Error> = { info: 'inactive/false' };
+    const run: CommandRunner = async (_cmd, args) => {
+      const a = answers[args[0]] ?? (args[1] === 'inspect' ? answers.inspect : '');
+      if (a instanceof Error) throw a;
+      return a ?? '';
+    };
+    const rt = new SwarmRuntime(options, run, new FakeClock());
+    await expect(rt.check()).rejects.toThrow('this Docker engine is not a swarm manager (inactive/false); start the lab with "npm run lab:swarm"');
+    answers.info = 'active/true';
+    answers.inspect = new Error('no such service');
+    await expect(rt.check()).rejects.toThrow('no service s1_client in this swarm (--stack s1 --service client; "docker service ls" lists them)');
+  });
+
   it('a slot that is not the service\'s is a clear error', async () => {
     const { run } = fakeSwarm();
     await expect(new SwarmRuntime(options, run, new FakeClock()).start('web.x', 'v2')).rejects.toThrow('"web.x" is no slot of s1_client (expected client.<n>)');

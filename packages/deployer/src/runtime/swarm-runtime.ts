@@ -140,6 +140,15 @@ export class SwarmRuntime implements Runtime {
     return out;
   }
 
+  /** Before anything changes: this engine is a swarm manager and the service exists (a clear error otherwise). */
+  async check(): Promise<void> {
+    const role = (await this.docker(['info', '--format', '{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}']).catch(() => 'no docker')).trim();
+    if (role !== 'active/true') throw new DeployError('DEPLOY_ERR_PRECONDITION', `this Docker engine is not a swarm manager (${role}); start the lab with "npm run lab:swarm"`);
+    await this.spec().catch(() => {
+      throw new DeployError('DEPLOY_ERR_PRECONDITION', `no service ${this.serviceName} in this swarm (--stack ${this.o.stack} --service ${this.o.service}; "docker service ls" lists them)`);
+    });
+  }
+
   /** The service's spec: image, environment, replicas. */
   async spec(service = this.serviceName): Promise<{ image: string; env: Record<string, string>; replicas: number }> {
     const out = await this.docker(['service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}|{{json .Spec.TaskTemplate.ContainerSpec.Env}}|{{.Spec.Mode.Replicated.Replicas}}', service]);
