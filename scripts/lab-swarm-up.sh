@@ -27,7 +27,7 @@ command -v docker >/dev/null 2>&1 || bash scripts/install-docker.sh
 state_root=.lab/swarm
 state="$state_root/$stack"
 (umask 077 && mkdir -p "$state")
-chmod 0700 .lab "$state_root" "$state" 2>/dev/null || true
+chmod 0700 "$state_root" "$state"
 
 # --- the swarm ------------------------------------------------------------------------------
 node_state="$(docker info --format '{{.Swarm.LocalNodeState}}')"
