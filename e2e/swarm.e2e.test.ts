@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -191,6 +191,34 @@ suite('the lab on Docker Swarm: one stack, every strategy, a killed task, a brok
     current = 'v4';
   });
 
+  it('the deployer SIGKILLed in a blue/green deploy right after green started, then run again: it takes the lock over, repairs, deploys; 0 failed', async () => {
+    const args = [DEPLOYER, '--runtime', 'swarm', '--stack', stack, '--no-receipt', '--strategy', 'blue-green', '--version', 'v5'];
+    const { result, get, post } = await underLoad(async () => {
+      const first = spawn('node', args, { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let seen = '';
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no "start-beside ok" within 120 s:\n${seen}`)), 120_000);
+        first.stdout.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (/client\.1 +start-beside +ok/.test(seen)) {
+            clearTimeout(t);
+            first.kill('SIGKILL');
+            resolve();
+          }
+        });
+      });
+      await new Promise((r) => first.on('close', r));
+      return deploy('--strategy', 'blue-green', '--version', 'v5');
+    });
+    console.log(result.output);
+    expect(result.code).toBe(0);
+    expect(result.output).toMatch(/found an unfinished blue-green deploy of v5/);
+    expect(result.output).toMatch(/repair: client\.1: removing the helper/);
+    expect(get.failed + post.failed).toBe(0);
+    await expectUniform('v5');
+    current = 'v5';
+  });
+
   it('docker kill of one task\'s container: 0 failed GETs, Swarm replaces it, the replacement is back in rotation (timed)', async () => {
     const before = await upstreams();
     const container = (await run('docker', ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`])).stdout.trim().split('\n')[0];
@@ -222,7 +250,7 @@ suite('the lab on Docker Swarm: one stack, every strategy, a killed task, a brok
   });
 
   it('a version that never becomes healthy: Swarm rolls the update back, 0 failed, non-zero exit, the previous version everywhere', async () => {
-    const { result, get, post } = await underLoad(() => deploy('--strategy', 'rolling', '--version', 'v5', '--env', 'STARTUP_DELAY_MS=999999'));
+    const { result, get, post } = await underLoad(() => deploy('--strategy', 'rolling', '--version', 'v6', '--env', 'STARTUP_DELAY_MS=999999'));
     console.log(result.output);
     expect(result.code).toBe(1);
     expect(result.report.error?.code).toBe('DEPLOY_ERR_ROLLED_BACK');
