@@ -123,6 +123,7 @@ describe('SwarmRuntime (scripted docker CLI)', () => {
     expect(updates).toEqual([
       'docker service update --detach=false --quiet --no-resolve-image --image zdl/swarm-client:v2 --env-add APP_VERSION=v2 --env-rm LATENCY_MS --env-rm FAIL_RATE --env-rm STARTUP_DELAY_MS ' +
         '--update-order start-first --update-parallelism 0 --update-failure-action pause --stop-grace-period 30s s1_client',
+      'docker service update --detach --quiet --update-parallelism 1 --update-failure-action rollback s1_client',
     ]);
     expect([fresh1, fresh2].map((i) => `${i.slot} ${i.version} ${i.name}`)).toEqual(['client.1 v2 s1_client.1.t5', 'client.2 v2 s1_client.2.t4']);
   });

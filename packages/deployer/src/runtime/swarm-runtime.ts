@@ -244,6 +244,10 @@ export class SwarmRuntime implements Runtime {
         '--stop-grace-period', `${this.o.stopGraceS ?? 30}s`,
         this.serviceName,
       ]);
+      // Back to the stack's update policy (one task at a time, Swarm rolls back a failure), so that a
+      // later `docker service update` by hand does not replace every task at once. Only the update
+      // policy changes: Swarm starts no task for it.
+      await this.docker(['service', 'update', '--detach', '--quiet', '--update-parallelism', '1', '--update-failure-action', 'rollback', this.serviceName]);
     }
     return this.waitForTask(`${this.serviceName} slot ${slotNo} on ${version}`, async () => {
       const t = (await this.runningTasks()).find((x) => x.slotNo === slotNo);
