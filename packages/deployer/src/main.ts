@@ -18,6 +18,8 @@ import { COMPOSE_PASSTHROUGH_ENV, ComposeRuntime } from './runtime/compose-runti
 import { ComposeReplicasRuntime } from './runtime/compose-replicas-runtime';
 import { readServiceSettings } from './runtime/service-settings';
 import { LocalRuntime } from './runtime/local-runtime';
+import { SWARM_PASSTHROUGH_ENV, SwarmRuntime } from './runtime/swarm-runtime';
+import { SelfRegisteredLbAdmin } from './lb-client/self-registered-lb-admin';
 import { LocalStateFile } from './runtime/local-state';
 import type { Runtime } from './runtime/runtime';
 import { isAlive } from './runtime/local-process';
@@ -31,7 +33,35 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
+/** The repository's root (dist/main.js is packages/deployer/dist/): the swarm lab's state and build context. */
+const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+function setupSwarm(args: CliArgs): { runtime: Runtime; lb: HttpLbAdmin } {
+  const stack = args.stack ?? process.env.ZDL_STACK ?? DEPLOY_DEFAULTS.project;
+  const unsupported = Object.keys(args.env).filter((k) => !(SWARM_PASSTHROUGH_ENV as readonly string[]).includes(k));
+  if (unsupported.length > 0) throw new DeployError('DEPLOY_ERR_ARGS', `--env: ${unsupported.join(', ')} not passed to swarm tasks (supported: ${SWARM_PASSTHROUGH_ENV.join(', ')})`);
+  if (args.surge) throw new DeployError('DEPLOY_ERR_ARGS', "--surge: not with --runtime swarm (Swarm's update starts each new task before it stops an old one already)");
+  // npm run lab:swarm keeps the stack's admin token and published ports in .lab/swarm/<stack>/.
+  const state = path.join(REPO_ROOT, '.lab', 'swarm', stack);
+  const { token } = resolveAdminToken({ flag: args.token, env: process.env.LB_ADMIN_TOKEN, tokenFile: path.join(state, 'admin-token') });
+  const ports = fs.existsSync(path.join(state, 'ports')) ? fs.readFileSync(path.join(state, 'ports'), 'utf8').trim().split('\n') : [];
+  const adminUrl = args.adminUrl ?? (ports[1] ? `http://127.0.0.1:${ports[1]}` : DEPLOY_DEFAULTS.adminUrl);
+  const runtime = new SwarmRuntime(
+    {
+      stack,
+      service: args.service ?? 'client',
+      // --image may carry the tag (parse-args made it the version): Swarm tags the repository with the version.
+      image: (args.image ?? 'zdl/swarm-client').replace(/:[^:/@]+$/, ''),
+      build: { context: REPO_ROOT, dockerfile: path.join(REPO_ROOT, 'Dockerfile.client'), nodeImage: process.env.NODE_IMAGE ?? 'zdl/node:20-local' },
+    },
+    execRunner,
+    realClock,
+  );
+  return { runtime, lb: new SelfRegisteredLbAdmin(adminUrl, token, (n) => runtime.isServiceTask(n), realClock) };
+}
+
 async function setup(args: CliArgs): Promise<{ runtime: Runtime; lb: HttpLbAdmin }> {
+  if (args.runtime === 'swarm') return setupSwarm(args);
   if (args.runtime === 'local') {
     const state = new LocalStateFile(path.resolve(args.state));
     if (!state.exists()) throw new DeployError('DEPLOY_ERR_PRECONDITION', `no local lab found (${args.state}); start one with "npm run lab:local"`);
@@ -114,6 +144,7 @@ async function main(): Promise<void> {
   let lb: HttpLbAdmin;
   try {
     ({ runtime, lb } = await setup(args));
+    if (runtime instanceof SwarmRuntime) await runtime.check();
     // Nothing changes before we know the balancer answers and accepts our token.
     await lb.list();
   } catch (err) {

@@ -33,7 +33,7 @@ describe('deploy arguments for any compose service (--service, --image, --port, 
       '--health-path: expected a path starting with /, got "healthz"',
     ]);
     expect(problems(['--service', 'we b', '--image', 'Org/Web:2'])).toEqual([
-      '--service: "we b" is not a compose service name',
+      '--service: "we b" is not a service name',
       '--image: "Org/Web:2" is not an image reference like myorg/web:2.1',
       '--version: required (the version to deploy, e.g. --version v2)',
     ]);

@@ -31,7 +31,7 @@ describe('deploy arguments', () => {
       'unknown argument "--versio"',
       'unexpected argument "v2"',
       '--batch-size: expected an integer from 1 to 1000, got "0"',
-      '--runtime: expected compose or local, got "k8s"',
+      '--runtime: expected compose, local or swarm, got "k8s"',
       '--version: required (the version to deploy, e.g. --version v2)',
     ]);
   });

@@ -11,7 +11,7 @@ export interface CliArgs {
   command: Command;
   strategy: Strategy;
   version: string;
-  runtime: 'compose' | 'local';
+  runtime: 'compose' | 'local' | 'swarm';
   batchSize: number;
   drainTimeoutMs: number;
   healthTimeoutMs: number;
@@ -40,14 +40,18 @@ export interface CliArgs {
   p99SlackMs: number;
   minRequests: number;
   canaryInstances: number;
-  /** Any compose service with N replicas (compose-replicas-runtime.ts): its name, the image to deploy, its port and health path. */
+  /** swarm: the stack (its service is --service, without the stack prefix). */
+  stack?: string;
+  /** The service to deploy: a compose service with N replicas (compose-replicas-runtime.ts), or a service of the swarm stack. */
   service?: string;
+  /** The image to deploy (compose replicas: image:tag; swarm: a repository, tagged with the version). */
   image?: string;
+  /** Any compose service: its port and health path (else its labels). */
   port?: number;
   healthPath?: string;
 }
 
-type Section = 'deploy' | 'blue-green' | 'canary' | 'crash safety' | 'connection' | 'compose' | 'any compose service' | 'local';
+type Section = 'deploy' | 'blue-green' | 'canary' | 'crash safety' | 'connection' | 'compose' | 'any compose service' | 'local' | 'swarm';
 
 /** One option: how it is read, where it applies, and its line in --help. */
 interface OptionDef {
@@ -102,7 +106,7 @@ export const OPTIONS: Record<string, OptionDef> = {
     section: 'deploy',
     read: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v) ? v : problem(`"${v}" is not a valid version (letters, digits, ".", "_", "-"; it becomes an image tag)`)),
   },
-  runtime: { key: 'runtime', arg: 'compose|local', help: 'where the instances run', shown: D.runtime, section: 'deploy', read: oneOf('compose', 'local'), forStatus: true },
+  runtime: { key: 'runtime', arg: 'compose|local|swarm', help: 'where the instances run', shown: D.runtime, section: 'deploy', read: oneOf('compose', 'local', 'swarm'), forStatus: true },
   'batch-size': { key: 'batchSize', arg: '<n>', help: 'instances replaced at once', shown: String(D.batchSize), section: 'deploy', only: 'rolling', read: number(1, 1000, true) },
   'drain-timeout': { key: 'drainTimeoutMs', arg: '<t>', help: 'wait for in-flight requests before stopping', shown: ms(D.drainTimeoutMs), section: 'deploy', read: duration() },
   'health-timeout': { key: 'healthTimeoutMs', arg: '<t>', help: 'time for a new instance to become healthy', shown: ms(D.healthTimeoutMs), section: 'deploy', read: duration(1) },
@@ -179,16 +183,17 @@ export const OPTIONS: Record<string, OptionDef> = {
   service: {
     key: 'service',
     arg: '<name>',
-    help: 'deploy the replicas of this compose service (any image; the balancer discovers them by DNS)',
+    help: 'deploy the replicas of this compose service (any image; the balancer discovers them by DNS); with --runtime swarm, the stack\'s service (default client)',
     section: 'any compose service',
     forStatus: true,
-    read: (v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(v) ? v : problem(`"${v}" is not a compose service name`)),
+    read: (v) => (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(v) ? v : problem(`"${v}" is not a service name`)),
   },
   image: {
     key: 'image',
     arg: '<image:tag>',
-    help: 'the image to deploy (--version defaults to its tag)',
+    help: 'the image to deploy (--version defaults to its tag); with --runtime swarm the tag may be left out (then it is --version; default repository zdl/swarm-client)',
     section: 'any compose service',
+    forStatus: true,
     read: (v) => (/^[a-z0-9][a-z0-9._\/:@-]*$/.test(v) && !/\s/.test(v) ? v : problem(`"${v}" is not an image reference like myorg/web:2.1`)),
   },
   port: { key: 'port', arg: '<n>', help: 'the port it listens on', shown: 'its label zdl.port', section: 'any compose service', forStatus: true, read: number(1, 65535, true) },
@@ -202,6 +207,7 @@ export const OPTIONS: Record<string, OptionDef> = {
     read: (v) => (/^\/[\x21-\x7e]*$/.test(v) ? v : problem(`expected a path starting with /, got "${v}"`)),
   },
   state: { key: 'state', arg: '<file>', help: "the local lab's state file", shown: D.state, section: 'local', forStatus: true },
+  stack: { key: 'stack', arg: '<name>', help: 'swarm stack', shown: `$ZDL_STACK or ${D.project}`, section: 'swarm', forStatus: true, read: (v) => (/^[a-z0-9][a-z0-9_-]{0,39}$/.test(v) ? v : problem(`"${v}" is not a stack name (lower-case letters, digits, - and _)`)) },
 };
 
 export function usage(): string {
@@ -312,10 +318,18 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     if (out.image && !used.includes('version')) {
       const tag = /:([^:/@]+)$/.exec(out.image)?.[1];
       if (tag && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(tag)) out.version = tag;
-      else problems.push(`--image: "${out.image}" has no usable tag; give --version`);
+      // Swarm tags a repository with --version, so a repository alone is fine there (--version is then required below).
+      else if (out.runtime !== 'swarm') problems.push(`--image: "${out.image}" has no usable tag; give --version`);
     }
-    if (out.command === 'deploy' && out.service && !out.image) problems.push('--image: required with --service (the image to deploy, e.g. --image myorg/web:2.1)');
-    if (out.image && !out.service) problems.push('--image: only applies with --service <compose service>');
+    if (out.runtime === 'swarm' && out.image && used.includes('version')) {
+      const tag = /:([^:/@]+)$/.exec(out.image)?.[1];
+      if (tag && tag !== out.version) problems.push(`--image: its tag "${tag}" and --version ${out.version} disagree (swarm tags the image with the version)`);
+    }
+    if (out.runtime !== 'swarm') {
+      if (out.command === 'deploy' && out.service && !out.image) problems.push('--image: required with --service (the image to deploy, e.g. --image myorg/web:2.1)');
+      if (out.image && !out.service) problems.push('--image: only applies with --service <compose service>');
+    }
+    if (out.stack && out.runtime !== 'swarm') problems.push('--stack: only applies with --runtime swarm');
     if (out.command === 'deploy' && !out.version && !used.includes('version')) problems.push('--version: required (the version to deploy, e.g. --version v2)');
   }
   if (problems.length > 0) throw new DeployError('DEPLOY_ERR_ARGS', problems.join('\n'));

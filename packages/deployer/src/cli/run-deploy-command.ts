@@ -14,6 +14,8 @@ import { blueGreenDeploy } from '../strategies/blue-green-deploy';
 import { canaryDeploy } from '../strategies/canary-deploy';
 import { DeployContext } from '../strategies/deploy-context';
 import { rollingDeploy } from '../strategies/rolling-deploy';
+import { SWARM_MONITOR_MS, swarmRollingUpdate } from '../runtime/swarm-rolling-update';
+import { SwarmRuntime } from '../runtime/swarm-runtime';
 import { EXIT } from './exit-codes';
 import type { Interrupts } from './interrupts';
 import type { CliArgs } from './parse-args';
@@ -213,5 +215,8 @@ function runStrategy(ctx: DeployContext, a: CliArgs): Promise<DeployReport> {
       thresholds: { ...DEFAULT_THRESHOLDS, maxErrorRateIncrease: a.maxErrorRate, maxP99Ratio: a.maxP99Ratio, p99SlackMs: a.p99SlackMs, minRequests: a.minRequests },
     });
   }
+  // On Swarm, rolling is Swarm's own rolling update, followed by the deployer (see swarm-rolling-update.ts);
+  // blue/green and canary run the same strategies as everywhere, on the Swarm runtime.
+  if (ctx.runtime instanceof SwarmRuntime) return swarmRollingUpdate(ctx, ctx.runtime, { ...base, monitorMs: SWARM_MONITOR_MS });
   return rollingDeploy(ctx, base);
 }

@@ -80,7 +80,6 @@ export const lbConfigSchema = strictObject({
     }),
   upstreams: z
     .array(upstreamSchema, { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_type' ? 'expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")' : ctx.defaultError }) })
-    .min(1, 'expected at least one upstream')
     .default(DEFAULT_UPSTREAMS)
     .superRefine((all, ctx) => {
       const seen = new Map<string, number>();
@@ -213,6 +212,11 @@ export const lbConfigSchema = strictObject({
   }),
 })
   .superRefine((c, ctx) => {
+    // An empty list only makes sense when instances register themselves (a Swarm stack whose tasks
+    // announce themselves: there is nothing to list up front).
+    if (c.upstreams.length === 0 && !c.admin.registrationTokenFile) {
+      ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'expected at least one upstream (an empty list needs self-registration: admin.registrationTokenFile)' });
+    }
     if (c.admin.enabled && c.admin.port !== 0 && c.admin.port === c.listen.port) {
       ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `must differ from listen.port (${c.listen.port})` });
     }

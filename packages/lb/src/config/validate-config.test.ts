@@ -46,7 +46,7 @@ describe('config validation', () => {
     ['unknown top-level key', 'upstream: []', ['upstream: unknown key (expected one of: listen, workers, upstreams, healthCheck, admin, discovery, registration, routing, proxy)']],
     ['unknown nested key', 'healthCheck: { interval: 5 }', ['healthCheck.interval: unknown key (expected one of: path, intervalMs, startIntervalMs, timeoutMs, fall, rise, passiveFall, ejectMs, maxEjectMs)']],
     ['timeout not below interval', 'healthCheck: { intervalMs: 500, timeoutMs: 500 }', ['healthCheck.timeoutMs: must be less than healthCheck.intervalMs (500), got 500']],
-    ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream']],
+    ['empty upstream list', 'upstreams: []', ['upstreams: expected at least one upstream (an empty list needs self-registration: admin.registrationTokenFile)']],
     ['upstreams not a list', 'upstreams: http://a:1', ['upstreams: expected a list of upstreams (e.g. "- url: http://127.0.0.1:8081")']],
     ['malformed URL', 'upstreams: ["not a url"]', ['upstreams[0].url: "not a url" is not a valid URL (expected http://host:port)']],
     ['https upstream', 'upstreams: ["https://a:1"]', ['upstreams[0].url: "https://a:1": only http:// upstreams are supported']],
