@@ -284,3 +284,26 @@ describe.each(ENGINES)('LoadBalancer on real loopback sockets (engine %s)', (eng
     expect(JSON.parse(r.body).code).toBe('LB_UPSTREAM_TIMEOUT');
   });
 });
+
+describe('the connect timer on a new upstream socket', () => {
+  it('leaves no listener of ours on the kept-alive socket once connected (it would hold the first request for the socket\'s life)', async () => {
+    const env = await setup('http-proxy', ['a']);
+    try {
+      // A bare keep-alive agent's socket after one request: the listeners Node itself keeps there.
+      const bare = new http.Agent({ keepAlive: true });
+      await request(Number(new URL(env.ups[0].url).port), bare);
+      const bareSocket = Object.values(bare.freeSockets).flat()[0]!;
+      expect((await request(env.lb.port, env.agent)).status).toBe(200);
+      const upstream = env.lb.pool.inRotation[0];
+      await waitFor(() => Object.values(upstream.agent.freeSockets).flat().length > 0, 2000, 'the upstream socket back in the free list');
+      const socket = Object.values(upstream.agent.freeSockets).flat()[0]!;
+      expect(socket.listenerCount('connect')).toBe(bareSocket.listenerCount('connect'));
+      expect(socket.listenerCount('close')).toBe(bareSocket.listenerCount('close'));
+      bare.destroy();
+    } finally {
+      env.agent.destroy();
+      await env.lb.stop();
+      await Promise.all(env.ups.map((u) => u.kill()));
+    }
+  });
+});

@@ -10,7 +10,7 @@ import type { BodySource } from './request-body';
  */
 export interface UpstreamRequest {
   /** Until the connection opens, `connecting` is true; 'connect' / 'close' say when that ends. */
-  readonly socket?: { readonly connecting: boolean; once(event: 'connect' | 'close', listener: () => void): unknown } | null;
+  readonly socket?: { readonly connecting: boolean; once(event: 'connect' | 'close', listener: () => void): unknown; off(event: 'connect' | 'close', listener: () => void): unknown } | null;
   /** The request went out on a kept-alive connection that had already served a request. */
   readonly reusedSocket: boolean;
   /** Calls `onTimeout` after `ms` without a byte from the upstream (engines with their own timers may ignore it). */

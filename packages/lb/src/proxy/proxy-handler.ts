@@ -202,8 +202,15 @@ export class ProxyHandler {
           proxyReq.destroy();
         });
       }, this.options.connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(timer));
-      socket.once('close', () => clearTimeout(timer));
+      // Both listeners go once either fires: left on a keep-alive socket, they would hold this
+      // first request (and its response) for the socket's whole life.
+      const settled = () => {
+        clearTimeout(timer);
+        socket.off('connect', settled);
+        socket.off('close', settled);
+      };
+      socket.once('connect', settled);
+      socket.once('close', settled);
     }
   }
 

@@ -172,6 +172,13 @@ class UndiciRequest implements UpstreamRequest, Dispatcher.DispatchHandler {
     return this;
   }
 
+  /** Like EventEmitter.off for the one listener per event the request path registers. */
+  off(event: 'connect' | 'close', listener: () => void): this {
+    if (event === 'connect' && this.onSocketConnect === listener) this.onSocketConnect = undefined;
+    if (event === 'close' && this.onSocketClose === listener) this.onSocketClose = undefined;
+    return this;
+  }
+
   /** Like EventEmitter.once: each listener runs at most once. */
   private emitSocket(event: 'connect' | 'close'): void {
     const listener = event === 'connect' ? this.onSocketConnect : this.onSocketClose;
