@@ -161,8 +161,19 @@ describe('discovery and self-registration on real containers (compose, one lab)'
     expect(await healthy(/:8081$/)).toContain(name);
 
     const { load, stop } = startLoad(5);
-    // 2 s requests in flight to that instance, as the balancer counts them.
-    await waitFor(async () => ((await list()).upstreams.find((u) => u.name === name)?.inFlight ?? 0) >= 2 || undefined, 15_000, `2 requests in flight on ${name}`);
+    // 2 s requests in flight to that instance, as the balancer counts them: in flight at three
+    // polls in a row (≥ 300 ms), which the load's millisecond requests alone do not keep up (a
+    // single poll seeing 2 could be two of those, and then no 2 s request is there to drain).
+    const recent: number[] = [];
+    await waitFor(
+      async () => {
+        recent.push((await list()).upstreams.find((u) => u.name === name)?.inFlight ?? 0);
+        await sleep(100);
+        return (recent.length >= 3 && recent.slice(-3).every((n) => n >= 1)) || undefined;
+      },
+      15_000,
+      `2 s requests in flight on ${name}`,
+    );
     const stopAt = Date.now();
     await docker('stop', id);
     const stoppedMs = Date.now() - stopAt;
