@@ -1,48 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
+import { CLIENT_MAIN, freePort, LB_MAIN, type Proc, run, waitFor } from './test-support/processes';
 
 // Real processes on loopback, from the built entry points (npm test builds first): an operator
 // removes a self-registered instance through the admin API; the instance must not come back by
 // itself (it would undo the operator's decision a second later), must say so in its log, and must
 // still stop cleanly on SIGTERM.
-const LB_MAIN = path.resolve(__dirname, '../../lb/dist/main.js');
-const CLIENT_MAIN = path.resolve(__dirname, '../dist/main.js');
 const ADMIN = 'admin-secret-for-test';
 const REG = 'registration-secret-for-test';
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(main: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
-async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 const lines = (p: Proc) => p.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; [k: string]: unknown });
 
