@@ -6,7 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FixedRateResult } from './fixed-rate';
 import type { LoadResult } from './load-worker';
+import { parseDeployRateArgs, type DeployRateArgs as Args } from './deploy-rate-args';
 import { cleanupAll, forkForResult, onCleanup, sleep } from './procs';
+import { type RunQueueWait, sampleRunQueueWait } from './run-queue-wait';
 import { DIST, getJson, REPO } from './targets';
 
 /**
@@ -14,32 +16,36 @@ import { DIST, getJson, REPO } from './targets';
  * 0 failed requests and p99 ≤ 100 ms, for each balancer setting (proxy engine × workers).
  * For each setting it starts its own compose project (LB_PROXY_ENGINE, LB_WORKERS), then for each
  * rate, ascending: a fixed-rate GET load (coordinated-omission aware: latency from each request's
- * intended send time) for --load-s seconds, with `deployer --strategy rolling` started 1.5 s in.
+ * intended send time) of 2 s unmeasured (connections open) and then --load-s seconds measured, first
+ * without a deploy (the baseline: what the machine does at that rate anyway) and then with
+ * `deployer --strategy rolling` started 1.5 s into the measured part. The baseline is the peer
+ * measured in the same run: a deploy p99 far above it is the deploy's; one close to it is the machine's.
  * It stops a setting at the first rate that misses (0 failed and p99 ≤ --p99-ms), and downs the project.
  *   --settings <engine:workers,...>  default http-proxy:1,http-proxy:2,undici:1,undici:2
  *   --rates <n,n,...>                default 500,1000,1500,2000,2500,3000
  *   --load-s <s>                     load per rate (default 16; a 2-instance deploy takes ~8-11 s)
  *   --p99-ms <ms>                    default 100
  *   --all                            measure every rate (no stop at the first miss): failures beyond the latency limit
+ *   --no-baseline                    skip the no-deploy run at each rate
+ *   --via published|container        where the load goes (default container: the balancer container's
+ *                                    address on the lab network, as traffic from another machine reaches
+ *                                    it through DNAT; published: 127.0.0.1's published port, through
+ *                                    Docker's userland proxy, one more process on the same cores)
+ *   --docker-cpu-shares <n>          cgroup v1 only: set /sys/fs/cgroup/cpu/docker/cpu.shares for the run
+ *                                    and put it back after (see the README: with cgroupfs every
+ *                                    container together weighs as much as one host process)
+ *   --lb-cpu-shares <n>              cpu_shares of the balancer's container (LB_CPU_SHARES): its weight
+ *                                    against the instances and the containers being started
+ *   --generator-nice <n>             the load generator's priority (below 0 needs root): clients are on
+ *                                    other machines in real life; here the generator shares the cores
  *   --out <file.json>                default bench-results/deploy-rate-<ts>.json
  * Needs Docker; NODE_IMAGE as for the lab (e.g. zdl/node:20-local).
  */
 const run = promisify(execFile);
 const DEPLOYER = path.join(REPO, 'packages/deployer/dist/main.js');
 
-interface Args {
-  settings: { engine: string; workers: number }[];
-  rates: number[];
-  loadS: number;
-  p99Ms: number;
-  all: boolean;
-  out: string;
-}
-
-export interface RateStep {
-  rate: number;
-  deployOk: boolean;
-  deployMs: number;
+/** One measured load: the figures a step reports for it. */
+export interface LoadFigures {
   sent: number;
   failed: number;
   errorCodes: Record<string, number>;
@@ -49,52 +55,43 @@ export interface RateStep {
   max: number;
   /** The worst 1-second window's p99 (the deploy's own moments). */
   worstWindowP99: number;
+  /** How late the generator sent its requests (p99): the generator's own share of the latency. */
+  sendLagP99: number;
   keptRate: boolean;
+  /** How long the balancer's processes waited for a CPU while runnable (Linux; the kernel's count). */
+  lbRunQueueWait?: RunQueueWait;
+}
+
+export interface RateStep extends LoadFigures {
+  rate: number;
+  deployOk: boolean;
+  deployMs: number;
+  /** The same load without a deploy, just before (absent with --no-baseline). */
+  baseline?: LoadFigures;
   pass: boolean;
 }
 
-function parse(argv: string[]): Args {
-  const ts = new Date().toISOString().replace(/[:.]/g, '-');
-  const a: Args = {
-    settings: ['http-proxy:1', 'http-proxy:2', 'undici:1', 'undici:2'].map(setting),
-    rates: [500, 1000, 1500, 2000, 2500, 3000],
-    loadS: 16,
-    p99Ms: 100,
-    all: false,
-    out: path.join(REPO, 'bench-results', `deploy-rate-${ts}.json`),
-  };
-  const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--all') {
-      a.all = true;
-      continue;
-    }
-    const v = argv[++i];
-    if (v === undefined) problems.push(`${k}: needs a value`);
-    else if (k === '--settings') a.settings = v.split(',').map(setting);
-    else if (k === '--rates') a.rates = v.split(',').map(Number);
-    else if (k === '--load-s') a.loadS = Number(v);
-    else if (k === '--p99-ms') a.p99Ms = Number(v);
-    else if (k === '--out') a.out = path.resolve(v);
-    else problems.push(`unknown argument ${k}`);
-  }
-  if (a.settings.some((s) => !['http-proxy', 'undici'].includes(s.engine) || !(s.workers >= 1))) problems.push('--settings: expected engine:workers pairs, e.g. undici:2 (engine http-proxy or undici)');
-  if (a.rates.some((r) => !(r > 0))) problems.push('--rates: expected positive numbers');
-  if (!(a.loadS >= 12)) problems.push('--load-s: expected a number ≥ 12 (the load must cover the deploy)');
-  if (!(a.p99Ms > 0)) problems.push('--p99-ms: expected a positive number');
-  if (problems.length) throw new Error(problems.join('\n'));
-  a.rates.sort((x, y) => x - y);
-  return a;
-}
+const WARMUP_MS = 2000;
+const DEPLOY_AFTER_MS = 1500;
 
-function setting(s: string): { engine: string; workers: number } {
-  const [engine, workers] = s.split(':');
-  return { engine, workers: Number(workers ?? 1) };
+function figures(r: FixedRateResult, lbRunQueueWait: RunQueueWait | undefined): LoadFigures {
+  return {
+    lbRunQueueWait,
+    sent: r.sent,
+    failed: r.errors,
+    errorCodes: r.errorCodes,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    p999: r.latency.p999,
+    max: r.latency.max,
+    worstWindowP99: Math.max(...(r.windows ?? []).map((w) => w.p99)),
+    sendLagP99: r.sendLag.p99,
+    keptRate: r.keptRate,
+  };
 }
 
 /** One compose project of the lab with the given balancer env; down() removes it. */
-async function upLab(vars: Record<string, string>, say: (s: string) => void) {
+async function upLab(vars: Record<string, string>, via: Args['via'], say: (s: string) => void) {
   const project = `zdl-rate-${Date.now().toString(36)}`;
   const token = crypto.randomBytes(16).toString('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-rate-'));
@@ -116,7 +113,13 @@ async function upLab(vars: Record<string, string>, say: (s: string) => void) {
   say(`  compose project ${project} (${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ')}): building and starting...`);
   await compose('up', '-d', '--build', '--wait', '--wait-timeout', '300');
   const port = async (p: string) => Number((await compose('port', 'lb', p)).stdout.trim().split(':').pop());
-  const lbUrl = `http://127.0.0.1:${await port('8080')}`;
+  const lbContainerIp = async () => {
+    const id = (await compose('ps', '-q', 'lb')).stdout.trim();
+    const ip = (await run('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', id])).stdout.trim().split(' ')[0];
+    if (!ip) throw new Error(`${project}: the balancer container has no address on the lab network`);
+    return ip;
+  };
+  const lbUrl = via === 'container' ? `http://${await lbContainerIp()}:8080` : `http://127.0.0.1:${await port('8080')}`;
   const adminUrl = `http://127.0.0.1:${await port('8090')}`;
   const began = Date.now();
   for (;;) {
@@ -140,52 +143,100 @@ async function upLab(vars: Record<string, string>, say: (s: string) => void) {
     });
   /** The balancer's log (its warnings name every failed request's class and code). */
   const lbLog = async () => (await compose('logs', '--no-color', '--no-log-prefix', 'lb').catch(() => ({ stdout: '' }))).stdout;
-  return { project, lbUrl, deploy, down, lbLog };
+  /** The balancer container's processes, as host pids (for their run-queue wait). */
+  const lbPids = async () => {
+    const id = (await compose('ps', '-q', 'lb')).stdout.trim();
+    const out = (await run('docker', ['top', id, '-eo', 'pid,args']).catch(() => ({ stdout: '' }))).stdout;
+    return out.split('\n').filter((l) => /\bnode\b/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0])).filter((n) => n > 0);
+  };
+  return { project, lbUrl, deploy, down, lbLog, lbPids };
 }
 
+/**
+ * cgroup v1 with the cgroupfs driver puts every container under /docker, whose cpu.shares (1024)
+ * weighs as much as one host process at nice 0: the balancer, the instances and the containers
+ * being started share what one host thread would get when the host side (generator, dockerd,
+ * containerd, the deployer and its docker CLIs) is busy. Sets the weight for the run, puts it back.
+ */
+function setDockerCpuShares(n: number, say: (s: string) => void): void {
+  const file = '/sys/fs/cgroup/cpu/docker/cpu.shares';
+  let before: string;
+  try {
+    before = fs.readFileSync(file, 'utf8').trim();
+    fs.writeFileSync(file, String(n));
+  } catch (err) {
+    throw new Error(`--docker-cpu-shares: cannot set ${file} (${(err as Error).message}); it needs cgroup v1 with the cgroupfs driver, and root`);
+  }
+  say(`docker cgroup cpu.shares ${before} → ${n} for this run`);
+  onCleanup('docker cgroup cpu.shares', () => {
+    fs.writeFileSync(file, before);
+    say(`docker cgroup cpu.shares back to ${before}`);
+  });
+}
+
+/**
+ * One fixed-rate load on the balancer: 2 s unmeasured, then --load-s measured; `measuring` runs when
+ * the measured part starts, and the balancer's run-queue wait is sampled over the measured part.
+ */
+async function load(url: string, rate: number, loadS: number, nice: number | undefined, lbPids: number[], measuring?: () => void): Promise<LoadFigures> {
+  let sampler: ReturnType<typeof sampleRunQueueWait> | undefined;
+  const r = await forkForResult<LoadResult>(
+    path.join(DIST, 'load-worker.js'),
+    [JSON.stringify({ kind: 'rate', url, rate, connections: 256, durationMs: loadS * 1000, warmupMs: WARMUP_MS, windowMs: 1000, timeoutMs: 10_000, nice })],
+    loadS * 1000 + WARMUP_MS + 60_000,
+    (m) => {
+      if ((m as { phase?: string }).phase !== 'measure') return;
+      sampler = sampleRunQueueWait(lbPids);
+      measuring?.();
+    },
+  );
+  return figures(r as FixedRateResult, sampler?.stop());
+}
+
+/** "balancer waited for a CPU: 12 ms/s, worst second 640 ms" */
+function waitLine(w: RunQueueWait | undefined): string {
+  return w ? `; balancer waited for a CPU ${Math.round(w.meanMsPerS)} ms/s, worst second ${Math.round(w.worstWindowMs)} ms` : '';
+}
+
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
 async function main(): Promise<void> {
-  const args = parse(process.argv.slice(2));
+  const args = parseDeployRateArgs(process.argv.slice(2));
   const say = (s: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
-  say(`deploy-rate: rates ${args.rates.join(', ')} GET/s, ${args.loadS} s of load per rate, pass = 0 failed and p99 ≤ ${args.p99Ms} ms; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  say(
+    `deploy-rate: rates ${args.rates.join(', ')} GET/s, ${args.loadS} s measured per load (after ${WARMUP_MS / 1000} s unmeasured), ` +
+      `${args.baseline ? 'a baseline without deploy and then one with, ' : ''}load via ${args.via === 'container' ? "the balancer container's address" : "127.0.0.1's published port"}; ` +
+      `pass = 0 failed and p99 ≤ ${args.p99Ms} ms; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  if (args.dockerCpuShares !== undefined) setDockerCpuShares(args.dockerCpuShares, say);
   const results: { engine: string; workers: number; steps: RateStep[]; highestPassing?: number; loadavg: number[] }[] = [];
   for (const s of args.settings) {
     say(`setting: engine ${s.engine}, workers ${s.workers}`);
-    const lab = await upLab({ LB_PROXY_ENGINE: s.engine, LB_WORKERS: String(s.workers) }, say);
+    const lab = await upLab({ LB_PROXY_ENGINE: s.engine, LB_WORKERS: String(s.workers), ...(args.lbCpuShares ? { LB_CPU_SHARES: String(args.lbCpuShares) } : {}) }, args.via, say);
+    const url = `${lab.lbUrl}/api`;
     const steps: RateStep[] = [];
     try {
       // A first deploy without measurement: images of the next versions are then built from cache.
       const warm = await lab.deploy(`rate-warm-${Date.now().toString(36)}`);
       if (!warm.ok) throw new Error(`warm-up deploy failed: ${warm.output.trim().split('\n').slice(-3).join(' | ')}`);
       for (const rate of args.rates) {
-        const load = forkForResult<LoadResult>(
-          path.join(DIST, 'load-worker.js'),
-          [JSON.stringify({ kind: 'rate', url: `${lab.lbUrl}/api`, rate, connections: 256, durationMs: args.loadS * 1000, warmupMs: 0, windowMs: 1000, timeoutMs: 10_000 })],
-          args.loadS * 1000 + 60_000,
-        );
-        await sleep(1500);
-        const d = await lab.deploy(`rate-${rate}-${Date.now().toString(36)}`);
-        const r = (await load) as FixedRateResult;
-        const worst = Math.max(...(r.windows ?? []).map((w) => w.p99));
-        const step: RateStep = {
-          rate,
-          deployOk: d.ok,
-          deployMs: Math.round(d.ms),
-          sent: r.sent,
-          failed: r.errors,
-          errorCodes: r.errorCodes,
-          p50: r.latency.p50,
-          p99: r.latency.p99,
-          p999: r.latency.p999,
-          max: r.latency.max,
-          worstWindowP99: worst,
-          keptRate: r.keptRate,
-          pass: d.ok && r.errors === 0 && r.latency.p99 <= args.p99Ms,
-        };
+        let baseline: LoadFigures | undefined;
+        if (args.baseline) {
+          baseline = await load(url, rate, args.loadS, args.generatorNice, await lab.lbPids());
+          say(
+            `  ${rate} GET/s, no deploy: ${baseline.failed} failed of ${baseline.sent}; p50 ${ms(baseline.p50)}, p99 ${ms(baseline.p99)}, worst 1-s window p99 ${ms(baseline.worstWindowP99)}, ` +
+              `generator send lag p99 ${ms(baseline.sendLagP99)}${waitLine(baseline.lbRunQueueWait)}`,
+          );
+        }
+        let deploying: Promise<{ ok: boolean; ms: number; output: string }> | undefined;
+        const r = await load(url, rate, args.loadS, args.generatorNice, await lab.lbPids(), () => void (deploying = sleep(DEPLOY_AFTER_MS).then(() => lab.deploy(`rate-${rate}-${Date.now().toString(36)}`))));
+        const d = deploying ? await deploying : { ok: false, ms: 0, output: 'the load never reached its measured part' };
+        const step: RateStep = { rate, deployOk: d.ok, deployMs: Math.round(d.ms), ...r, baseline, pass: d.ok && r.failed === 0 && r.p99 <= args.p99Ms };
         steps.push(step);
         say(
-          `  ${rate} GET/s: deploy ${d.ok ? 'ok' : 'FAILED'} in ${(d.ms / 1000).toFixed(1)} s; ${r.errors} failed of ${r.sent}${r.errors ? ` ${JSON.stringify(r.errorCodes)}` : ''}; ` +
-            `p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, p99.9 ${r.latency.p999.toFixed(1)} ms, worst 1-s window p99 ${worst.toFixed(1)} ms` +
-            `${r.keptRate ? '' : ' (generator lagged its schedule)'} → ${step.pass ? 'pass' : 'MISS'}`,
+          `  ${rate} GET/s, deploy: ${d.ok ? 'ok' : 'FAILED'} in ${(d.ms / 1000).toFixed(1)} s; ${r.failed} failed of ${r.sent}${r.failed ? ` ${JSON.stringify(r.errorCodes)}` : ''}; ` +
+            `p50 ${ms(r.p50)}, p99 ${ms(r.p99)}${baseline ? ` (${(r.p99 / Math.max(baseline.p99, 0.001)).toFixed(2)}× the no-deploy p99)` : ''}, p99.9 ${ms(r.p999)}, worst 1-s window p99 ${ms(r.worstWindowP99)}, ` +
+            `generator send lag p99 ${ms(r.sendLagP99)}${waitLine(r.lbRunQueueWait)} → ${step.pass ? 'pass' : 'MISS'}`,
         );
         if (!step.pass && !args.all) break;
       }
@@ -211,7 +262,8 @@ async function main(): Promise<void> {
   for (const r of results) {
     const miss = r.steps.find((x) => !x.pass);
     const failed = r.steps.reduce((n, x) => n + x.failed, 0);
-    say(`  engine ${r.engine.padEnd(10)} workers ${r.workers}: ${r.highestPassing ?? 'none'}${miss ? ` (missed at ${miss.rate}: p99 ${miss.p99.toFixed(1)} ms, ${miss.failed} failed)` : ''}; failed requests over all ${r.steps.length} deploys: ${failed}`);
+    const base = miss?.baseline ? `, no-deploy p99 ${ms(miss.baseline.p99)} at that rate` : '';
+    say(`  engine ${r.engine.padEnd(10)} workers ${r.workers}: ${r.highestPassing ?? 'none'}${miss ? ` (missed at ${miss.rate}: p99 ${ms(miss.p99)}${base}, ${miss.failed} failed)` : ''}; failed requests over all ${r.steps.length} deploys: ${failed}`);
   }
   say(`wrote ${path.relative(process.cwd(), args.out)}`);
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import autocannon from 'autocannon';
 import { runFixedRate, type FixedRateOptions, type FixedRateResult } from './fixed-rate';
 import { percentiles, type Percentiles } from './stats';
@@ -9,9 +10,13 @@ import { runWrk } from './wrk';
  */
 export type ClosedGenerator = 'wrk' | 'autocannon';
 
-export type LoadJob =
+export type LoadJob = (
   | { kind: 'closed'; url: string; connections: number; durationMs: number; warmupMs: number; /** default autocannon */ generator?: ClosedGenerator }
-  | ({ kind: 'rate'; warmupMs: number } & FixedRateOptions);
+  | ({ kind: 'rate'; warmupMs: number } & FixedRateOptions)
+) & {
+  /** The generator's CPU priority (nice; below 0 needs root): an instrument on the machine it measures should not be starved by it. */
+  nice?: number;
+};
 
 export interface ClosedResult {
   connections: number;
@@ -51,6 +56,7 @@ async function closedLoop(url: string, connections: number, durationMs: number, 
 }
 
 async function run(job: LoadJob): Promise<LoadResult> {
+  if (job.nice !== undefined) os.setPriority(job.nice);
   if (job.kind === 'closed') {
     const once = (durationMs: number, record: boolean) =>
       job.generator === 'wrk' ? runWrk({ url: job.url, connections: job.connections, durationMs }) : closedLoop(job.url, job.connections, durationMs, record);
@@ -58,7 +64,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     process.send?.({ phase: 'measure' });
     return { kind: 'closed', ...(await once(job.durationMs, true)) };
   }
-  const { warmupMs, kind: _k, ...o } = job;
+  const { warmupMs, kind: _k, nice: _n, ...o } = job;
   if (warmupMs > 0) await runFixedRate({ ...o, durationMs: warmupMs, windowMs: 0 });
   process.send?.({ phase: 'measure' });
   return { kind: 'rate', ...(await runFixedRate(o)) };
