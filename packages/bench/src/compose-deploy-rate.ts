@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FixedRateResult } from './fixed-rate';
 import type { LoadResult } from './load-worker';
+import { DOCKER_CPU_SHARES_FILE, DockerCpuShares } from './docker-cpu-shares';
 import { parseDeployRateArgs, type DeployRateArgs as Args } from './deploy-rate-args';
 import { cleanupAll, forkForResult, onCleanup, sleep } from './procs';
 import { type RunQueueWait, sampleRunQueueWait } from './run-queue-wait';
@@ -20,7 +21,9 @@ import { DIST, getJson, REPO } from './targets';
  * without a deploy (the baseline: what the machine does at that rate anyway) and then with
  * `deployer --strategy rolling` started 1.5 s into the measured part. The baseline is the peer
  * measured in the same run: a deploy p99 far above it is the deploy's; one close to it is the machine's.
- * It stops a setting at the first rate that misses (0 failed and p99 ≤ --p99-ms), and downs the project.
+ * It stops a setting at the first rate that misses (0 failed and p99 ≤ --p99-ms), and downs the project
+ * (on SIGINT/SIGTERM too; the projects and the cgroup weight of a run that was killed outright are
+ * cleaned up by the next run).
  *   --settings <engine:workers,...>  default http-proxy:1,http-proxy:2,undici:1,undici:2
  *   --rates <n,n,...>                default 500,1000,1500,2000,2500,3000
  *   --load-s <s>                     load per rate (default 16; a 2-instance deploy takes ~8-11 s)
@@ -32,7 +35,8 @@ import { DIST, getJson, REPO } from './targets';
  *                                    it through DNAT; published: 127.0.0.1's published port, through
  *                                    Docker's userland proxy, one more process on the same cores)
  *   --docker-cpu-shares <n>          cgroup v1 only: set /sys/fs/cgroup/cpu/docker/cpu.shares for the run
- *                                    and put it back after (see the README: with cgroupfs every
+ *                                    and put it back after, or at the next run if this one is killed
+ *                                    (see the README: with cgroupfs every
  *                                    container together weighs as much as one host process)
  *   --lb-cpu-shares <n>              cpu_shares of the balancer's container (LB_CPU_SHARES): its weight
  *                                    against the instances and the containers being started
@@ -92,7 +96,8 @@ function figures(r: FixedRateResult, lbRunQueueWait: RunQueueWait | undefined): 
 
 /** One compose project of the lab with the given balancer env; down() removes it. */
 async function upLab(vars: Record<string, string>, via: Args['via'], say: (s: string) => void) {
-  const project = `zdl-rate-${Date.now().toString(36)}`;
+  // The bench's pid in the name: a later run removes the projects of a bench that was killed.
+  const project = `zdl-rate-${process.pid}-${Date.now().toString(36)}`;
   const token = crypto.randomBytes(16).toString('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdl-rate-'));
   const envFile = path.join(dir, 'lab.env');
@@ -100,15 +105,15 @@ async function upLab(vars: Record<string, string>, via: Args['via'], say: (s: st
   fs.writeFileSync(envFile, Object.entries(all).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   const compose = (...args: string[]) => run('docker', ['compose', '-p', project, '-f', path.join(REPO, 'docker-compose.yml'), '--env-file', envFile, ...args], { cwd: REPO, maxBuffer: 16 << 20 });
   const versions: string[] = [];
-  let downed = false;
-  const down = async () => {
-    if (downed) return;
-    downed = true;
-    await compose('down', '-v', '-t', '10').catch(() => undefined);
-    if (versions.length) await run('docker', ['image', 'rm', ...versions.map((v) => `zdl/client:${v}`)]).catch(() => undefined);
-    fs.rmSync(path.join(REPO, '.lab', 'compose', project), { recursive: true, force: true });
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
+  // One removal, whoever asks (the setting's end, or a Ctrl-C's cleanup meanwhile): every caller waits for it.
+  let downing: Promise<void> | undefined;
+  const down = () =>
+    (downing ??= (async () => {
+      await compose('down', '-v', '-t', '10').catch(() => undefined);
+      if (versions.length) await run('docker', ['image', 'rm', ...versions.map((v) => `zdl/client:${v}`)]).catch(() => undefined);
+      fs.rmSync(path.join(REPO, '.lab', 'compose', project), { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    })());
   onCleanup(`compose project ${project}`, down);
   say(`  compose project ${project} (${Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ')}): building and starting...`);
   await compose('up', '-d', '--build', '--wait', '--wait-timeout', '300');
@@ -139,7 +144,16 @@ async function upLab(vars: Record<string, string>, via: Args['via'], say: (s: st
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
-      child.on('close', (code) => resolve({ ok: code === 0, ms: performance.now() - t0, output }));
+      const closed = new Promise<void>((done) => child.on('close', (code) => (resolve({ ok: code === 0, ms: performance.now() - t0, output }), done())));
+      // Stopped (Ctrl-C) mid-deploy: the deployer is interrupted first — it repairs the lab and
+      // releases its lock — and only then is the project downed (cleanups run in reverse order).
+      onCleanup(`deployer (${version})`, async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGINT');
+        const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        await closed;
+        clearTimeout(t);
+      });
     });
   /** The balancer's log (its warnings name every failed request's class and code). */
   const lbLog = async () => (await compose('logs', '--no-color', '--no-log-prefix', 'lb').catch(() => ({ stdout: '' }))).stdout;
@@ -153,25 +167,48 @@ async function upLab(vars: Record<string, string>, via: Args['via'], say: (s: st
 }
 
 /**
- * cgroup v1 with the cgroupfs driver puts every container under /docker, whose cpu.shares (1024)
- * weighs as much as one host process at nice 0: the balancer, the instances and the containers
- * being started share what one host thread would get when the host side (generator, dockerd,
- * containerd, the deployer and its docker CLIs) is busy. Sets the weight for the run, puts it back.
+ * What a bench run that was killed left (its pid, in the names, is gone): its compose projects
+ * and the images of the versions it deployed (zdl/client:rate-<pid>-...), removed.
  */
-function setDockerCpuShares(n: number, say: (s: string) => void): void {
-  const file = '/sys/fs/cgroup/cpu/docker/cpu.shares';
-  let before: string;
-  try {
-    before = fs.readFileSync(file, 'utf8').trim();
-    fs.writeFileSync(file, String(n));
-  } catch (err) {
-    throw new Error(`--docker-cpu-shares: cannot set ${file} (${(err as Error).message}); it needs cgroup v1 with the cgroupfs driver, and root`);
-  }
-  say(`docker cgroup cpu.shares ${before} → ${n} for this run`);
-  onCleanup('docker cgroup cpu.shares', () => {
-    fs.writeFileSync(file, before);
-    say(`docker cgroup cpu.shares back to ${before}`);
+async function removeStrandedLabs(say: (s: string) => void): Promise<void> {
+  const images = (await run('docker', ['images', 'zdl/client', '--format', '{{.Tag}}']).catch(() => ({ stdout: '' }))).stdout.split('\n');
+  const strandedImages = images.filter((t) => {
+    const pid = Number(/^rate-(\d+)-/.exec(t)?.[1]);
+    return pid > 0 && !pidAlive(pid);
   });
+  let projects: { Name: string }[] = [];
+  try {
+    projects = JSON.parse((await run('docker', ['compose', 'ls', '--all', '--format', 'json'])).stdout) as { Name: string }[];
+  } catch {
+    // No compose, or nothing it could list: no projects to remove.
+  }
+  for (const { Name } of projects) {
+    const pid = Number(/^zdl-rate-(\d+)-/.exec(Name)?.[1]);
+    if (!pid || pidAlive(pid)) continue;
+    say(`removing compose project ${Name}, left by a bench run (pid ${pid}) that was stopped before it could`);
+    await run('docker', ['compose', '-p', Name, 'down', '-v', '-t', '5']).catch((err: Error) => say(`  could not remove ${Name}: ${err.message.split('\n')[0]}`));
+    fs.rmSync(path.join(REPO, '.lab', 'compose', Name), { recursive: true, force: true });
+  }
+  if (strandedImages.length) {
+    say(`removing ${strandedImages.length} image(s) of versions a stopped bench run deployed (zdl/client:${strandedImages.join(', ')})`);
+    await run('docker', ['image', 'rm', ...strandedImages.map((t) => `zdl/client:${t}`)]).catch((err: Error) => say(`  could not remove them all: ${err.message.split('\n')[0]}`));
+  }
+}
+
+/** Whether a process runs: a zombie (killed, not yet reaped by its parent) does not. */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // "pid (comm) S ...": the state follows the last ')'.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -208,7 +245,11 @@ async function main(): Promise<void> {
       `${args.baseline ? 'a baseline without deploy and then one with, ' : ''}load via ${args.via === 'container' ? "the balancer container's address" : "127.0.0.1's published port"}; ` +
       `pass = 0 failed and p99 ≤ ${args.p99Ms} ms; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
   );
-  if (args.dockerCpuShares !== undefined) setDockerCpuShares(args.dockerCpuShares, say);
+  // A run killed while it had changed the docker cgroup's weight left the original behind: put it back.
+  const shares = new DockerCpuShares({ sharesFile: DOCKER_CPU_SHARES_FILE, savedFile: path.join(REPO, '.lab', 'bench', 'docker-cpu-shares.orig'), say });
+  shares.repair();
+  await removeStrandedLabs(say);
+  if (args.dockerCpuShares !== undefined) onCleanup('docker cgroup cpu.shares', shares.set(args.dockerCpuShares));
   const results: { engine: string; workers: number; steps: RateStep[]; highestPassing?: number; loadavg: number[] }[] = [];
   for (const s of args.settings) {
     say(`setting: engine ${s.engine}, workers ${s.workers}`);
@@ -217,7 +258,7 @@ async function main(): Promise<void> {
     const steps: RateStep[] = [];
     try {
       // A first deploy without measurement: images of the next versions are then built from cache.
-      const warm = await lab.deploy(`rate-warm-${Date.now().toString(36)}`);
+      const warm = await lab.deploy(`rate-${process.pid}-warm-${Date.now().toString(36)}`);
       if (!warm.ok) throw new Error(`warm-up deploy failed: ${warm.output.trim().split('\n').slice(-3).join(' | ')}`);
       for (const rate of args.rates) {
         let baseline: LoadFigures | undefined;
@@ -229,7 +270,7 @@ async function main(): Promise<void> {
           );
         }
         let deploying: Promise<{ ok: boolean; ms: number; output: string }> | undefined;
-        const r = await load(url, rate, args.loadS, args.generatorNice, await lab.lbPids(), () => void (deploying = sleep(DEPLOY_AFTER_MS).then(() => lab.deploy(`rate-${rate}-${Date.now().toString(36)}`))));
+        const r = await load(url, rate, args.loadS, args.generatorNice, await lab.lbPids(), () => void (deploying = sleep(DEPLOY_AFTER_MS).then(() => lab.deploy(`rate-${process.pid}-${rate}-${Date.now().toString(36)}`))));
         const d = deploying ? await deploying : { ok: false, ms: 0, output: 'the load never reached its measured part' };
         const step: RateStep = { rate, deployOk: d.ok, deployMs: Math.round(d.ms), ...r, baseline, pass: d.ok && r.failed === 0 && r.p99 <= args.p99Ms };
         steps.push(step);
@@ -268,12 +309,19 @@ async function main(): Promise<void> {
   say(`wrote ${path.relative(process.cwd(), args.out)}`);
 }
 
-const onSignal = () => void cleanupAll().then(() => process.exit(130));
+let interrupted: string | undefined;
+const onSignal = (sig: NodeJS.Signals) => {
+  interrupted = sig;
+  process.stdout.write(`bench:deploy-rate: ${sig}: stopping the deployer if one runs, then removing the labs...\n`);
+  void cleanupAll().then(() => process.exit(130));
+};
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);
 main()
   .then(() => cleanupAll())
   .catch(async (err) => {
+    // An interrupted deploy fails; that is the interrupt's doing, not a finding.
+    if (interrupted) return;
     process.stderr.write(`bench:deploy-rate: ${(err as Error).message}\n`);
     await cleanupAll();
     process.exit(1);

@@ -11,15 +11,21 @@ export function onCleanup(name: string, fn: () => Promise<void> | void): void {
   cleanups.push({ name, fn });
 }
 
-export async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) {
-    const c = cleanups.pop()!;
-    try {
-      await c.fn();
-    } catch (err) {
-      process.stderr.write(`cleanup ${c.name}: ${(err as Error).message}\n`);
+let cleaning: Promise<void> | undefined;
+
+/** Runs the cleanups; a second caller (a signal during an error's cleanup) waits for the same run. */
+export function cleanupAll(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const c = cleanups.pop()!;
+      try {
+        await c.fn();
+      } catch (err) {
+        process.stderr.write(`cleanup ${c.name}: ${(err as Error).message}\n`);
+      }
     }
-  }
+  })().finally(() => (cleaning = undefined));
+  return cleaning;
 }
 
 /** Last resort on a synchronous exit: SIGKILL whatever child is still running. */
